@@ -1,0 +1,26 @@
+import click
+
+
+@click.group()
+def config() -> None:
+    """Check the configuration or print an example .env."""
+
+
+@config.command()
+def check() -> None:
+    """Validate every key and report all problems at once.
+
+        digest config check
+    """
+    from digest.commands.common import settings
+
+    current = settings()
+    click.echo(f"configuration is valid (database {current.database_url}, zone {current.timezone.key})")
+
+
+@config.command()
+def example() -> None:
+    """Print config.example.env: every key with its default and a comment."""
+    from digest.config import example_env
+
+    click.echo(example_env(), nl=False)

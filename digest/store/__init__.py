@@ -1,0 +1,71 @@
+"""The database: one engine per process, schema brought up to date on open."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import Engine, create_engine, event, func, insert, select
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
+from sqlalchemy.pool import NullPool
+
+from digest.errors import DigestError
+from digest.store.schema import MIGRATIONS, metadata, schema_version
+
+__all__ = ["open_engine", "migrate", "current_version"]
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    # WAL lets readers (preview, serve) work while a send writes; busy_timeout makes writers queue
+    # instead of failing at once when two processes share the file.
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+def _sqlite_begin(connection) -> None:
+    # pysqlite's own transaction handling is off (see open_engine): start every transaction as
+    # IMMEDIATE so that a read-then-write (a claim) cannot be overtaken by another process.
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def open_engine(url: str, *, upgrade: bool = True) -> Engine:
+    """An engine whose schema is current. Errors become one readable DigestError."""
+    try:
+        engine = _create(url)
+        if upgrade:
+            migrate(engine)
+    except (ArgumentError, NoSuchModuleError) as exc:
+        raise DigestError(f"DIGEST_DATABASE_URL: cannot use {url!r}: {exc}") from None
+    except OperationalError as exc:
+        reason = str(exc.orig).splitlines()[0] if exc.orig else str(exc)
+        raise DigestError(f"cannot open database {url!r}: {reason}") from None
+    return engine
+
+
+def _create(url: str) -> Engine:
+    if url.startswith("sqlite"):
+        engine = create_engine(url, poolclass=NullPool, connect_args={"isolation_level": None})
+        event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", _sqlite_begin)
+        return engine
+    return create_engine(url, pool_pre_ping=True)
+
+
+def current_version(engine: Engine) -> int:
+    with engine.connect() as connection:
+        if not engine.dialect.has_table(connection, "schema_version"):
+            return 0
+        return connection.execute(select(func.max(schema_version.c.version))).scalar() or 0
+
+
+def migrate(engine: Engine) -> int:
+    """Apply every migration newer than the database, each in its own transaction."""
+    metadata.create_all(engine, tables=[schema_version])
+    version = current_version(engine)
+    for number, step in enumerate(MIGRATIONS[version:], start=version + 1):
+        with engine.begin() as connection:
+            step(connection)
+            connection.execute(insert(schema_version).values(version=number, applied_at=datetime.now(UTC)))
+    return len(MIGRATIONS)

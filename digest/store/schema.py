@@ -1,0 +1,127 @@
+"""Tables (SQLAlchemy Core) and the migrations that build them.
+
+Portable SQL only: the same schema runs on SQLite and PostgreSQL. Times are stored as UTC and read
+back as aware datetimes (`UTCDateTime`), because SQLite keeps no zone.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+
+
+class UTCDateTime(TypeDecorator):
+    """Aware in, aware out: naive datetimes never enter the store."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the store")
+        return value.astimezone(UTC).replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+metadata = MetaData()
+
+schema_version = Table(
+    "schema_version", metadata,
+    Column("version", Integer, primary_key=True),
+    Column("applied_at", UTCDateTime, nullable=False),
+)
+
+items = Table(
+    "items", metadata,
+    Column("id", String(32), primary_key=True),
+    Column("guid", Text),
+    Column("title", Text, nullable=False),
+    Column("summary", Text, nullable=False, default=""),
+    Column("summary_html", Text),
+    Column("url", Text),
+    Column("published", UTCDateTime, nullable=False),
+    Column("dated_by_ingest", Integer, nullable=False, default=0),
+    Column("category", Text),
+    Column("author", Text),
+    Column("image", Text),
+    Column("source", Text, nullable=False, default=""),
+    Column("content_hash", String(32), nullable=False),
+    Column("first_seen", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Index("ix_items_published", "published"),
+)
+
+subscribers = Table(
+    "subscribers", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("email", String(320), nullable=False, unique=True),
+    Column("name", Text),
+    Column("cadence", String(16), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("source", Text),
+    Column("bounce_count", Integer, nullable=False, default=0),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Index("ix_subscribers_cadence_status", "cadence", "status"),
+)
+
+digests = Table(
+    "digests", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("cadence", String(16), nullable=False),
+    Column("period", String(16), nullable=False),
+    Column("subject", Text, nullable=False),
+    Column("item_count", Integer, nullable=False),
+    Column("html", Text, nullable=False),
+    Column("text", Text, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("completed_at", UTCDateTime),
+    UniqueConstraint("cadence", "period", name="uq_digests_cadence_period"),
+)
+
+deliveries = Table(
+    "deliveries", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("digest_id", Integer, ForeignKey("digests.id"), nullable=False),
+    Column("subscriber_id", Integer, ForeignKey("subscribers.id"), nullable=False),
+    Column("email", String(320), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("last_error", Text),
+    Column("message_id", Text),
+    Column("claimed_by", String(64)),
+    Column("claimed_at", UTCDateTime),
+    Column("sent_at", UTCDateTime),
+    UniqueConstraint("digest_id", "subscriber_id", name="uq_deliveries_digest_subscriber"),
+    Index("ix_deliveries_digest_state", "digest_id", "state"),
+)
+
+
+def _create_v1(connection) -> None:
+    metadata.create_all(connection, tables=[items, subscribers, digests, deliveries])
+
+
+# Append only: each entry upgrades an existing database by one version, in one transaction.
+MIGRATIONS = [_create_v1]

@@ -1,0 +1,1 @@
+__doc__ = "Built-in templates."

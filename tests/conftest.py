@@ -1,0 +1,62 @@
+"""Shared fixtures: a real SQLite file per test, the CLI as a real subprocess, tool requirements."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+SEEDS = REPO / "seeds"
+
+
+def require_tool(name: str, found: bool | None = None) -> None:
+    """Skip when a system tool is missing on a developer's machine; fail in CI (DIGEST_REQUIRE_ALL)."""
+    if found is None:
+        found = shutil.which(name) is not None
+    if found:
+        return
+    message = f"{name} is not installed (./run.sh test installs it when run as root)"
+    if os.environ.get("DIGEST_REQUIRE_ALL"):
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+@dataclass
+class Result:
+    code: int
+    out: str
+    err: str
+
+
+@pytest.fixture
+def db_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'digest.db'}"
+
+
+@pytest.fixture
+def env(tmp_path: Path, db_url: str) -> dict[str, str]:
+    """A clean environment for the CLI: no DIGEST_* leaks in from the developer's shell."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("DIGEST_")}
+    clean.update(DIGEST_DATABASE_URL=db_url, DIGEST_OUTBOX=str(tmp_path / "outbox"))
+    return clean
+
+
+@pytest.fixture
+def digest(tmp_path: Path, env: dict[str, str]):
+    """Run `python -m digest ARGS` in tmp_path, as a user would, and capture what it printed."""
+
+    def run(*args: str, extra_env: dict[str, str] | None = None, timeout: float = 120) -> Result:
+        completed = subprocess.run(
+            [sys.executable, "-m", "digest", *args],
+            cwd=tmp_path, env={**env, **(extra_env or {})},
+            capture_output=True, text=True, timeout=timeout,
+        )
+        return Result(completed.returncode, completed.stdout, completed.stderr)
+
+    return run

@@ -157,52 +157,121 @@ class Option:
 
 
 OPTIONS: tuple[Option, ...] = (
-    Option("DIGEST_DATABASE_URL", "database_url", "sqlite:///digest.db", _database_url,
-           "SQLAlchemy URL of the store (SQLite file or postgresql+psycopg://...)"),
+    Option(
+        "DIGEST_DATABASE_URL",
+        "database_url",
+        "sqlite:///digest.db",
+        _database_url,
+        "SQLAlchemy URL of the store (SQLite file or postgresql+psycopg://...)",
+    ),
     Option("DIGEST_NAME", "name", "Digest", _text, "Newsletter name shown in subject and header"),
-    Option("DIGEST_FROM", "from_addr", "", _optional_mailbox,
-           "'Name <address>' of the sender; required for send"),
+    Option(
+        "DIGEST_FROM", "from_addr", "", _optional_mailbox, "'Name <address>' of the sender; required for send"
+    ),
     Option("DIGEST_REPLY_TO", "reply_to", "", _optional_mailbox, "Optional Reply-To address"),
-    Option("DIGEST_BASE_URL", "base_url", "http://127.0.0.1:8080", _http_url,
-           "Public URL of `digest serve` (unsubscribe and archive links)"),
-    Option("DIGEST_SECRET_KEY", "secret_key", "", _optional,
-           "Signs unsubscribe tokens; required for send and serve"),
-    Option("DIGEST_TIMEZONE", "timezone", "UTC", _timezone,
-           "IANA zone that defines weeks, months and cron times"),
-    Option("DIGEST_SMTP_HOST", "smtp_host", "", _optional,
-           "SMTP server; empty = write .eml files to DIGEST_OUTBOX instead"),
+    Option(
+        "DIGEST_BASE_URL",
+        "base_url",
+        "http://127.0.0.1:8080",
+        _http_url,
+        "Public URL of `digest serve` (unsubscribe and archive links)",
+    ),
+    Option(
+        "DIGEST_SECRET_KEY",
+        "secret_key",
+        "",
+        _optional,
+        "Signs unsubscribe tokens; required for send and serve",
+    ),
+    Option(
+        "DIGEST_TIMEZONE", "timezone", "UTC", _timezone, "IANA zone that defines weeks, months and cron times"
+    ),
+    Option(
+        "DIGEST_SMTP_HOST",
+        "smtp_host",
+        "",
+        _optional,
+        "SMTP server; empty = write .eml files to DIGEST_OUTBOX instead",
+    ),
     Option("DIGEST_SMTP_PORT", "smtp_port", "587", _port, "SMTP port"),
     Option("DIGEST_SMTP_USERNAME", "smtp_username", "", _optional, "SMTP auth user (optional)"),
     Option("DIGEST_SMTP_PASSWORD", "smtp_password", "", _optional, "SMTP auth password (optional)"),
-    Option("DIGEST_SMTP_SECURITY", "smtp_security", "starttls", _choice("starttls", "ssl", "none"),
-           "starttls, ssl (implicit TLS) or none"),
-    Option("DIGEST_SMTP_TIMEOUT", "smtp_timeout", "30", _float_at_least(1),
-           "Seconds to wait for the SMTP server before a try counts as failed"),
+    Option(
+        "DIGEST_SMTP_SECURITY",
+        "smtp_security",
+        "starttls",
+        _choice("starttls", "ssl", "none"),
+        "starttls, ssl (implicit TLS) or none",
+    ),
+    Option(
+        "DIGEST_SMTP_TIMEOUT",
+        "smtp_timeout",
+        "30",
+        _float_at_least(1),
+        "Seconds to wait for the SMTP server before a try counts as failed",
+    ),
     Option("DIGEST_OUTBOX", "outbox", "outbox/", _path, "Folder for the file transport"),
-    Option("DIGEST_SEND_RATE", "send_rate", "0", _float_at_least(0),
-           "Messages per second per `digest send` process, at most (0 = unlimited)"),
-    Option("DIGEST_SEND_CONCURRENCY", "send_concurrency", "4", _int_at_least(1),
-           "SMTP connections at once"),
-    Option("DIGEST_WEEKLY_CRON", "weekly_cron", "0 8 * * mon", _cron,
-           "5-field cron for the weekly digest"),
-    Option("DIGEST_MONTHLY_CRON", "monthly_cron", "0 8 1 * *", _cron,
-           "5-field cron for the monthly digest"),
-    Option("DIGEST_TEMPLATES_DIR", "templates_dir", "", _optional_path,
-           "Folder whose templates override the built-in ones"),
-    Option("DIGEST_BOUNCE_LIMIT", "bounce_limit", "1", _int_at_least(1),
-           "Permanent failures after which a subscriber is marked bounced"),
-    Option("DIGEST_CATCHUP_HOURS", "catchup_hours", "24", _float_at_least(0),
-           "How late the scheduler still sends a run it missed while down"),
-    Option("DIGEST_ITEM_LIMIT", "item_limit", "30", _int_at_least(1),
-           "Items shown in one digest; the rest are linked as 'and N more'"),
+    Option(
+        "DIGEST_SEND_RATE",
+        "send_rate",
+        "0",
+        _float_at_least(0),
+        "Messages per second per `digest send` process, at most (0 = unlimited)",
+    ),
+    Option("DIGEST_SEND_CONCURRENCY", "send_concurrency", "4", _int_at_least(1), "SMTP connections at once"),
+    Option("DIGEST_WEEKLY_CRON", "weekly_cron", "0 8 * * mon", _cron, "5-field cron for the weekly digest"),
+    Option("DIGEST_MONTHLY_CRON", "monthly_cron", "0 8 1 * *", _cron, "5-field cron for the monthly digest"),
+    Option(
+        "DIGEST_TEMPLATES_DIR",
+        "templates_dir",
+        "",
+        _optional_path,
+        "Folder whose templates override the built-in ones",
+    ),
+    Option(
+        "DIGEST_BOUNCE_LIMIT",
+        "bounce_limit",
+        "1",
+        _int_at_least(1),
+        "Permanent failures after which a subscriber is marked bounced",
+    ),
+    Option(
+        "DIGEST_CATCHUP_HOURS",
+        "catchup_hours",
+        "24",
+        _float_at_least(0),
+        "How late the scheduler still sends a run it missed while down",
+    ),
+    Option(
+        "DIGEST_ITEM_LIMIT",
+        "item_limit",
+        "30",
+        _int_at_least(1),
+        "Items shown in one digest; the rest are linked as 'and N more'",
+    ),
     Option("DIGEST_BRAND_COLOR", "brand_color", "#b91c1c", _colour, "Accent colour of the theme"),
     Option("DIGEST_LOGO_URL", "logo_url", "", _optional_http_url, "https URL of a logo image"),
-    Option("DIGEST_FOOTER_TEXT", "footer_text", "", _optional,
-           "Why the reader gets this mail (default: a sentence naming the newsletter)"),
-    Option("DIGEST_POSTAL_ADDRESS", "postal_address", "", _optional,
-           "Postal address shown in the footer (anti-spam laws ask for one)"),
-    Option("DIGEST_UNSUBSCRIBE_MAILTO", "unsubscribe_mailto", "", _optional,
-           "Optional address for mailto: List-Unsubscribe"),
+    Option(
+        "DIGEST_FOOTER_TEXT",
+        "footer_text",
+        "",
+        _optional,
+        "Why the reader gets this mail (default: a sentence naming the newsletter)",
+    ),
+    Option(
+        "DIGEST_POSTAL_ADDRESS",
+        "postal_address",
+        "",
+        _optional,
+        "Postal address shown in the footer (anti-spam laws ask for one)",
+    ),
+    Option(
+        "DIGEST_UNSUBSCRIBE_MAILTO",
+        "unsubscribe_mailto",
+        "",
+        _optional,
+        "Optional address for mailto: List-Unsubscribe",
+    ),
 )
 
 
@@ -281,7 +350,11 @@ def example_env() -> str:
     """The text of config.example.env."""
     lines = ["# digest configuration: copy to .env and edit. The environment wins over .env.", ""]
     for option in OPTIONS:
-        lines += [f"# {option.doc} (default: {option.default or 'none'})", f"{option.key}={option.default}", ""]
+        lines += [
+            f"# {option.doc} (default: {option.default or 'none'})",
+            f"{option.key}={option.default}",
+            "",
+        ]
     return "\n".join(lines)
 
 

@@ -35,9 +35,14 @@ class Item:
     def content_hash(self) -> str:
         """What ingest compares to tell an updated entry from an unchanged one."""
         parts = [
-            self.title, self.summary, self.summary_html or "", self.url or "",
+            self.title,
+            self.summary,
+            self.summary_html or "",
+            self.url or "",
             self.published.isoformat() if self.published else "",
-            self.category or "", self.author or "", self.image or "",
+            self.category or "",
+            self.author or "",
+            self.image or "",
         ]
         return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:32]
 
@@ -51,3 +56,26 @@ def item_id(item: Item) -> str:
     else:
         key = "text:" + item.title.strip() + "\x1f" + item.summary.strip()
     return hashlib.sha256(key.encode()).hexdigest()[:24]
+
+
+@dataclass(frozen=True)
+class RenderedDigest:
+    """One digest rendered once, for everyone: personal parts are still UNSUBSCRIBE_MARK markers.
+
+    `html` and `text` are complete documents; mail.py splices each recipient's link in cheaply.
+    """
+
+    cadence: str
+    period: str
+    subject: str
+    preheader: str
+    html: str
+    text: str
+    item_count: int
+    mjml: str = ""
+
+
+# The one personal part of a digest body. Render writes this marker wherever the recipient's
+# unsubscribe URL goes; mail.py replaces it per recipient and the archive replaces it with a neutral
+# link. Render removes the marker from item text, so content cannot forge it.
+UNSUBSCRIBE_MARK = "https://digest.invalid/unsubscribe-mark"

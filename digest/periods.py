@@ -48,8 +48,9 @@ def week_of(instant: datetime, tz: ZoneInfo) -> Period:
     local = _local_date(instant, tz)
     monday = local - timedelta(days=local.weekday())
     year, week, _ = monday.isocalendar()
-    return Period("weekly", f"{year}-W{week:02d}", _midnight(monday, tz),
-                  _midnight(monday + timedelta(days=7), tz))
+    return Period(
+        "weekly", f"{year}-W{week:02d}", _midnight(monday, tz), _midnight(monday + timedelta(days=7), tz)
+    )
 
 
 def month_of(instant: datetime, tz: ZoneInfo) -> Period:

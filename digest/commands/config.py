@@ -10,7 +10,7 @@ def config() -> None:
 def check() -> None:
     """Validate every key and report all problems at once.
 
-        digest config check
+    digest config check
     """
     from digest.commands.common import settings
 

@@ -10,7 +10,7 @@ from digest.commands.common import DateParam, engine, json_option, print_json, s
 def items(since, until, as_json: bool) -> None:
     """List stored items, newest first.
 
-        digest items --since 2023-11-01 --until 2023-12-01 --json
+    digest items --since 2023-11-01 --until 2023-12-01 --json
     """
     from digest.store.items import items_between
 
@@ -29,7 +29,13 @@ def items(since, until, as_json: bool) -> None:
 
 def _as_dict(item) -> dict:
     return {
-        "id": item.id, "title": item.title, "summary": item.summary, "url": item.url,
-        "published": item.published.isoformat(), "category": item.category,
-        "author": item.author, "image": item.image, "source": item.source,
+        "id": item.id,
+        "title": item.title,
+        "summary": item.summary,
+        "url": item.url,
+        "published": item.published.isoformat(),
+        "category": item.category,
+        "author": item.author,
+        "image": item.image,
+        "source": item.source,
     }

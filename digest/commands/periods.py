@@ -9,7 +9,7 @@ from digest.commands.common import engine, json_option, print_json, settings
 def periods(cadence: str | None, as_json: bool) -> None:
     """List the weekly and monthly periods that have items, newest first, with item counts.
 
-        digest periods --cadence weekly
+    digest periods --cadence weekly
     """
     from digest.periods import CADENCES, group_by_period
     from digest.store.items import published_times
@@ -18,7 +18,13 @@ def periods(cadence: str | None, as_json: bool) -> None:
         times = published_times(connection)
     tz = settings().timezone
     rows = [
-        {"cadence": c, "period": p.key, "start": p.start.isoformat(), "end": p.end.isoformat(), "items": len(group)}
+        {
+            "cadence": c,
+            "period": p.key,
+            "start": p.start.isoformat(),
+            "end": p.end.isoformat(),
+            "items": len(group),
+        }
         for c in ([cadence] if cadence else CADENCES)
         for p, group in group_by_period(times, c, tz, lambda t: t)
     ]

@@ -19,13 +19,21 @@ from digest.sources.text import read_text
 
 TextReader = Callable[[str, str, ZoneInfo], list[Item]]
 _BY_EXTENSION: dict[str, str] = {
-    ".txt": "text", ".text": "text",
-    ".md": "markdown", ".markdown": "markdown",
-    ".json": "json", ".csv": "csv",
-    ".xml": "feed", ".rss": "feed", ".atom": "feed",
+    ".txt": "text",
+    ".text": "text",
+    ".md": "markdown",
+    ".markdown": "markdown",
+    ".json": "json",
+    ".csv": "csv",
+    ".xml": "feed",
+    ".rss": "feed",
+    ".atom": "feed",
 }
 _TEXT_READERS: dict[str, TextReader] = {
-    "text": read_text, "markdown": read_markdown, "json": read_json, "csv": read_csv,
+    "text": read_text,
+    "markdown": read_markdown,
+    "json": read_json,
+    "csv": read_csv,
 }
 
 
@@ -47,7 +55,7 @@ def _decode(data: bytes) -> str:
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise ValueError(f"not UTF-8 text (byte {exc.start}: {data[exc.start:exc.start + 1]!r})") from None
+        raise ValueError(f"not UTF-8 text (byte {exc.start}: {data[exc.start : exc.start + 1]!r})") from None
 
 
 def parse_bytes(data: bytes, kind: str, source: str, tz: ZoneInfo) -> list[Item]:
@@ -58,8 +66,10 @@ def parse_bytes(data: bytes, kind: str, source: str, tz: ZoneInfo) -> list[Item]
 
 def _files_of(folder: Path) -> list[Path]:
     return sorted(
-        p for p in folder.rglob("*")
-        if p.is_file() and p.suffix.lower() in _BY_EXTENSION
+        p
+        for p in folder.rglob("*")
+        if p.is_file()
+        and p.suffix.lower() in _BY_EXTENSION
         and not any(part.startswith(".") for part in p.relative_to(folder).parts)
     )
 

@@ -6,20 +6,24 @@ import httpx
 
 MAX_BYTES = 10 * 1024 * 1024
 TIMEOUT = httpx.Timeout(15.0, connect=10.0)
+_HEADERS = {
+    "User-Agent": "digest/0.1 (feed reader)",
+    "Accept": "application/rss+xml, application/atom+xml, application/xml, application/json, text/*;q=0.5",
+}
 
 
 def fetch(url: str, max_bytes: int = MAX_BYTES) -> tuple[bytes, str]:
     """(body, content type) of an http(s) URL; ValueError with a readable reason otherwise."""
     if not url.lower().startswith(("http://", "https://")):
         raise ValueError("only http and https URLs are fetched")
-    headers = {"User-Agent": "digest/0.1 (+feed reader)", "Accept": "application/rss+xml, application/atom+xml, application/xml, text/xml, application/json, text/*;q=0.5"}
     try:
-        with httpx.Client(timeout=TIMEOUT, follow_redirects=True, max_redirects=5, headers=headers) as client:
-            with client.stream("GET", url) as response:
-                if response.status_code >= 400:
-                    raise ValueError(f"HTTP {response.status_code} {response.reason_phrase}")
-                body = _read_capped(response, max_bytes)
-                return body, response.headers.get("content-type", "")
+        with (
+            httpx.Client(timeout=TIMEOUT, follow_redirects=True, max_redirects=5, headers=_HEADERS) as client,
+            client.stream("GET", url) as response,
+        ):
+            if response.status_code >= 400:
+                raise ValueError(f"HTTP {response.status_code} {response.reason_phrase}")
+            return _read_capped(response, max_bytes), response.headers.get("content-type", "")
     except httpx.HTTPError as exc:
         raise ValueError(f"cannot fetch: {exc.__class__.__name__}: {exc}") from None
 

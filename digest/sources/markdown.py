@@ -1,12 +1,12 @@
 """Markdown posts with YAML front matter: one item per file.
 
-    ---
-    title: A post
-    date: 2023-11-06
-    url: https://example.org/a-post
-    category: News
-    ---
-    The body, in Markdown; its first paragraph is the summary unless front matter gives `summary`.
+---
+title: A post
+date: 2023-11-06
+url: https://example.org/a-post
+category: News
+---
+The body, in Markdown; its first paragraph is the summary unless front matter gives `summary`.
 """
 
 from __future__ import annotations

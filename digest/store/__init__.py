@@ -11,7 +11,7 @@ from sqlalchemy.pool import NullPool
 from digest.errors import DigestError
 from digest.store.schema import MIGRATIONS, metadata, schema_version
 
-__all__ = ["open_engine", "migrate", "current_version"]
+__all__ = ["current_version", "migrate", "open_engine"]
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:

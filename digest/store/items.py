@@ -42,9 +42,7 @@ def upsert_items(connection: Connection, batch: Sequence[Item], now: datetime) -
                 if known[item.id] == item.content_hash():
                     counts.unchanged += 1
                 else:
-                    connection.execute(
-                        update(items).where(items.c.id == item.id), _changed_row(item, now)
-                    )
+                    connection.execute(update(items).where(items.c.id == item.id), _changed_row(item, now))
                     counts.updated += 1
     return counts
 
@@ -56,9 +54,15 @@ def _known_hashes(connection: Connection, ids: list[str]) -> dict[str, str]:
 
 def _fields(item: Item) -> dict:
     return {
-        "guid": item.guid, "title": item.title, "summary": item.summary,
-        "summary_html": item.summary_html, "url": item.url, "category": item.category,
-        "author": item.author, "image": item.image, "source": item.source,
+        "guid": item.guid,
+        "title": item.title,
+        "summary": item.summary,
+        "summary_html": item.summary_html,
+        "url": item.url,
+        "category": item.category,
+        "author": item.author,
+        "image": item.image,
+        "source": item.source,
         "content_hash": item.content_hash(),
     }
 
@@ -68,8 +72,12 @@ def _new_row(item: Item, now: datetime, position: int) -> dict:
     # listings keep the order the organizer wrote them in.
     dated = item.published or now - timedelta(microseconds=position)
     return {
-        **_fields(item), "id": item.id, "published": dated,
-        "dated_by_ingest": int(item.published is None), "first_seen": now, "updated_at": now,
+        **_fields(item),
+        "id": item.id,
+        "published": dated,
+        "dated_by_ingest": int(item.published is None),
+        "first_seen": now,
+        "updated_at": now,
     }
 
 
@@ -82,9 +90,17 @@ def _changed_row(item: Item, now: datetime) -> dict:
 
 def row_to_item(row: Row) -> Item:
     return Item(
-        id=row.id, guid=row.guid, title=row.title, summary=row.summary,
-        summary_html=row.summary_html, url=row.url, published=row.published,
-        category=row.category, author=row.author, image=row.image, source=row.source,
+        id=row.id,
+        guid=row.guid,
+        title=row.title,
+        summary=row.summary,
+        summary_html=row.summary_html,
+        url=row.url,
+        published=row.published,
+        category=row.category,
+        author=row.author,
+        image=row.image,
+        source=row.source,
     )
 
 

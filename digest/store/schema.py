@@ -47,13 +47,15 @@ class UTCDateTime(TypeDecorator):
 metadata = MetaData()
 
 schema_version = Table(
-    "schema_version", metadata,
+    "schema_version",
+    metadata,
     Column("version", Integer, primary_key=True),
     Column("applied_at", UTCDateTime, nullable=False),
 )
 
 items = Table(
-    "items", metadata,
+    "items",
+    metadata,
     Column("id", String(32), primary_key=True),
     Column("guid", Text),
     Column("title", Text, nullable=False),
@@ -73,7 +75,8 @@ items = Table(
 )
 
 subscribers = Table(
-    "subscribers", metadata,
+    "subscribers",
+    metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("email", String(320), nullable=False, unique=True),
     Column("name", Text),
@@ -87,7 +90,8 @@ subscribers = Table(
 )
 
 digests = Table(
-    "digests", metadata,
+    "digests",
+    metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("cadence", String(16), nullable=False),
     Column("period", String(16), nullable=False),
@@ -102,7 +106,8 @@ digests = Table(
 )
 
 deliveries = Table(
-    "deliveries", metadata,
+    "deliveries",
+    metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("digest_id", Integer, ForeignKey("digests.id"), nullable=False),
     Column("subscriber_id", Integer, ForeignKey("subscribers.id"), nullable=False),

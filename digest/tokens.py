@@ -1,0 +1,31 @@
+"""Signed unsubscribe tokens: the link identifies a subscriber without showing the address.
+
+Tokens never expire: an unsubscribe link in a two-year-old email must still work.
+"""
+
+from __future__ import annotations
+
+from itsdangerous import BadSignature, URLSafeSerializer
+
+_SALT = "digest.unsubscribe.v1"
+
+
+def make_token(secret_key: str, subscriber_id: int) -> str:
+    return URLSafeSerializer(secret_key, salt=_SALT).dumps(subscriber_id)
+
+
+def read_token(secret_key: str, token: str) -> int | None:
+    """The subscriber id, or None for a forged, altered or malformed token."""
+    try:
+        value = URLSafeSerializer(secret_key, salt=_SALT).loads(token)
+    except BadSignature:
+        return None
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def unsubscribe_url(base_url: str, secret_key: str, subscriber_id: int) -> str:
+    return f"{base_url.rstrip('/')}/unsubscribe/{make_token(secret_key, subscriber_id)}"
+
+
+def archive_url(base_url: str, cadence: str, period: str) -> str:
+    return f"{base_url.rstrip('/')}/archive/{cadence}/{period}"

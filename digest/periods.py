@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from itertools import groupby
 from typing import TypeVar
 from zoneinfo import ZoneInfo
@@ -29,7 +29,8 @@ class Period:
     end: datetime
 
     def contains(self, instant: datetime) -> bool:
-        return self.start <= instant < self.end
+        # Compare in UTC: Python compares datetimes sharing one tzinfo by wall clock.
+        return self.start.astimezone(UTC) <= instant.astimezone(UTC) < self.end.astimezone(UTC)
 
     @property
     def first_day(self) -> date:

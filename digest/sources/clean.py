@@ -38,6 +38,8 @@ _ALLOWED_ATTRIBUTES = {"a": {"href", "title"}, "abbr": {"title"}}
 _SAFE_SCHEMES = {"http", "https", "mailto"}
 _BLOCKS = {"p", "div", "br", "li", "blockquote", "pre", "h1", "h2", "h3", "h4", "h5", "h6", "tr"}
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+# ASCII white space and Unicode line breaks, but not no-break spaces: authors put those on purpose.
+_BREAKING_SPACE = re.compile(r"[ \t\n\r\f\v\x85\u2028\u2029]+")
 
 
 def sanitize_html(fragment: str) -> str:
@@ -86,7 +88,7 @@ def html_to_text(fragment: str) -> str:
 
 def single_line(text: str | None) -> str:
     """Collapse all white space (CR/LF included) so a value can never span lines."""
-    return " ".join(_CONTROL.sub(" ", text or "").split())
+    return _BREAKING_SPACE.sub(" ", _CONTROL.sub(" ", text or "")).strip(" ")
 
 
 def clean_text(text: str | None) -> str:

@@ -62,9 +62,9 @@ def _entry_to_item(entry, source: str) -> Item:
 
 def read_feed(data: bytes, source: str, tz: ZoneInfo) -> list[Item]:
     parsed = feedparser.parse(data, resolve_relative_uris=False, sanitize_html=True)
+    if not parsed.version:
+        raise ValueError("not an RSS or Atom feed")
     if parsed.bozo and not isinstance(parsed.bozo_exception, _HARMLESS):
         reason = str(parsed.bozo_exception).splitlines()[0] if parsed.bozo_exception else "unknown"
         raise ValueError(f"broken feed XML: {reason}")
-    if not parsed.version:
-        raise ValueError("not an RSS or Atom feed")
     return [_entry_to_item(entry, source) for entry in parsed.entries]

@@ -13,7 +13,10 @@ setup_python() {
   local stamp=.venv/.installed
   if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
     echo "Installing digest and its test tools into .venv/ ..." >&2
-    .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test]'
+    # This machine's pip config names local mirrors that may be absent: hide those warnings only.
+    .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test]' 2>&1 \
+      | { grep -v "^WARNING: Location '.*' is ignored" || true; } >&2
+    [ "${PIPESTATUS[0]}" -eq 0 ] || { echo "error: pip install failed" >&2; exit 1; }
     touch "$stamp"
   fi
 }

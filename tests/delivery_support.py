@@ -59,7 +59,10 @@ def rendered(cadence: str = "weekly", period: str = WEEK) -> RenderedDigest:
         period=period,
         subject=f"Test News — {cadence} {period}",
         preheader="",
-        html=f'<!doctype html><html><body><p>Café news</p><a href="{UNSUBSCRIBE_MARK}">Unsubscribe</a></body></html>',
+        html=(
+            "<!doctype html><html><body><p>Café news</p>"
+            f'<a href="{UNSUBSCRIBE_MARK}">Unsubscribe</a></body></html>'
+        ),
         text=f"Café news\n\nUnsubscribe: {UNSUBSCRIBE_MARK}\n",
         item_count=2,
     )

@@ -8,6 +8,7 @@ end, after removing any copy of the marker that item content smuggled in.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from urllib.parse import urlsplit
@@ -25,6 +26,7 @@ SUMMARY_CHARS = 600  # a digest teases; the full text is one click away
 TITLE_CHARS = 300
 PREHEADER_CHARS = 140
 OTHER = "Other"
+_EMPTY_HREF = re.compile(r'\shref=""')
 
 
 @dataclass(frozen=True)
@@ -137,7 +139,7 @@ def _item_view(item: Item, settings: Settings) -> ItemView:
 def _summary(item: Item) -> tuple[tuple[str, ...], Markup | None]:
     """Sanitized HTML when the item has it and it is short; otherwise text paragraphs, shortened."""
     if item.summary_html:
-        safe = without_mark(sanitize_html(item.summary_html))
+        safe = _EMPTY_HREF.sub("", without_mark(sanitize_html(item.summary_html)))
         text = html_to_text(safe)
         if len(text) <= SUMMARY_CHARS:
             return tuple(text.split("\n\n")) if text else (), Markup(safe) if safe else None

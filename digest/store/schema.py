@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from sqlalchemy import (
     Column,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -141,5 +142,33 @@ def _subscriber_email_key_v2(connection) -> None:
     connection.execute(text("CREATE UNIQUE INDEX ux_subscribers_email_key ON subscribers (email_key)"))
 
 
+# The scheduler (digest/schedule/): one lock row per database, one state row per cadence.
+scheduler_lock = Table(
+    "scheduler_lock",
+    metadata,
+    Column("name", String(32), primary_key=True),
+    Column("owner", String(128), nullable=False),
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("heartbeat_at", UTCDateTime, nullable=False),
+)
+
+scheduler_jobs = Table(
+    "scheduler_jobs",
+    metadata,
+    Column("cadence", String(16), primary_key=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("handled_until", UTCDateTime, nullable=False),
+    Column("last_fire_time", UTCDateTime),
+    Column("last_run_at", UTCDateTime),
+    Column("last_outcome", String(16)),
+    Column("last_detail", Text),
+    Column("last_duration", Float),
+)
+
+
+def _scheduler_v3(connection) -> None:
+    metadata.create_all(connection, tables=[scheduler_lock, scheduler_jobs])
+
+
 # Append only: each entry upgrades an existing database by one version, in one transaction.
-MIGRATIONS = [_create_v1, _subscriber_email_key_v2]
+MIGRATIONS = [_create_v1, _subscriber_email_key_v2, _scheduler_v3]

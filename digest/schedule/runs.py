@@ -1,0 +1,154 @@
+"""One scheduled run of a cadence: plan it, send it through the delivery log, remember the outcome.
+
+Every run goes through `digest.send.send_period`, which only sends to recipients still owed the
+period's digest; that record, not this module, is what makes a repeated or overlapping run safe.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from sqlalchemy import Engine
+
+from digest.config import Settings
+from digest.errors import DigestError, EmptyPeriodError
+from digest.periods import Period, last_complete, parse_period
+from digest.schedule import state
+from digest.schedule.policy import grace_of, make_trigger, plan
+from digest.store.digests import list_digests
+
+log = logging.getLogger("digest.scheduler")
+CADENCES = ("weekly", "monthly")
+
+
+@dataclass
+class Context:
+    """What every run needs; one per scheduler process."""
+
+    settings: Settings
+    engine: Engine
+    stop_event: threading.Event
+    second: str = "0"
+    locks: dict[str, threading.Lock] = field(default_factory=lambda: {c: threading.Lock() for c in CADENCES})
+
+    def trigger(self, cadence: str):
+        return make_trigger(self.settings.cron_for(cadence), self.settings.timezone, self.second)
+
+
+def wall_clock() -> datetime:
+    return datetime.now(UTC)
+
+
+def tick(ctx: Context, cadence: str, now: datetime) -> state.Outcome | None:
+    """Run whatever the policy says is due for `cadence` at `now` (nothing, or one fire time)."""
+    with ctx.locks[cadence]:
+        row, _ = state.ensure(ctx.engine, cadence, now)
+        decision = plan(ctx.trigger(cadence), row.handled_until, now, grace_of(ctx.settings.catchup_hours))
+        if decision.skipped_since is not None:
+            _log_skipped(ctx, cadence, decision.skipped_since, decision.run)
+        if decision.run is None:
+            if decision.skipped_since is not None:
+                outcome = state.Outcome("skipped", _skipped_detail(ctx, decision.skipped_since), None, now)
+                state.record(ctx.engine, cadence, outcome, decision.handled_until)
+                return outcome
+            return None
+        if decision.coalesced:
+            log.info(
+                "%s: %d missed runs coalesce into the one of %s",
+                cadence,
+                decision.coalesced + 1,
+                _local(ctx, decision.run),
+            )
+        finish_unfinished(ctx, cadence)
+        outcome = run_fire_time(ctx, cadence, decision.run)
+        final = outcome.kind != "error"  # an error before anything was stored is tried again
+        state.record(ctx.engine, cadence, outcome, decision.handled_until if final else None)
+        return outcome
+
+
+def run_fire_time(ctx: Context, cadence: str, fire_time: datetime) -> state.Outcome:
+    """Send the last complete period as of the scheduled fire time (not the wall clock), so a late
+    catch-up still sends the period that run was meant for."""
+    period = last_complete(cadence, fire_time, ctx.settings.timezone)
+    return send(ctx, cadence, period, fire_time, f"run of {_local(ctx, fire_time)}")
+
+
+def finish_unfinished(ctx: Context, cadence: str | None = None) -> list[state.Outcome]:
+    """Digests left 'sending' (a crash, a stop, a failing server): send what is still owed."""
+    with ctx.engine.connect() as connection:
+        rows = [r for r in list_digests(connection, cadence) if r.status == "sending"]
+    outcomes = []
+    for row in sorted(rows, key=lambda r: (r.created_at, r.id)):
+        if ctx.stop_event.is_set():
+            break
+        period = parse_period(row.cadence, row.period, ctx.settings.timezone)
+        outcomes.append(send(ctx, row.cadence, period, None, "unfinished delivery"))
+    return outcomes
+
+
+def send(ctx: Context, cadence: str, period: Period, fire_time: datetime | None, why: str) -> state.Outcome:
+    """One send through the delivery log, with one log line for its outcome."""
+    from digest.send import SendAborted, send_period
+
+    started_at, started = wall_clock(), time.monotonic()
+    label = f"{cadence} {period.key} ({why})"
+    try:
+        report = send_period(ctx.settings, ctx.engine, cadence, period, started_at, stop_event=ctx.stop_event)
+    except EmptyPeriodError as exc:
+        log.info("%s: %s: skipped", label, exc)
+        return state.Outcome("empty", f"{period.key}: {exc}", fire_time, started_at, _since(started))
+    except SendAborted as exc:
+        report = getattr(exc, "report", None)
+        counts = _counts(report) if report else ""
+        log.error("%s: aborted: %s%s", label, exc, f"; {counts}" if counts else "")
+        return state.Outcome(
+            "partial", f"{period.key}: aborted: {exc}", fire_time, started_at, _since(started)
+        )
+    except DigestError as exc:
+        log.error("%s: failed: %s", label, exc)
+        return state.Outcome("error", f"{period.key}: {exc}", fire_time, started_at, _since(started))
+    except Exception as exc:  # a run must not take the scheduler down; the cause goes to the log
+        log.exception("%s: failed: %s: %s", label, exc.__class__.__name__, exc)
+        detail = f"{period.key}: {exc.__class__.__name__}: {exc}"
+        return state.Outcome("error", detail, fire_time, started_at, _since(started))
+    duration = _since(started)
+    kind = "sent" if report.complete else ("stopped" if ctx.stop_event.is_set() else "partial")
+    log.info("%s: %s in %.1f s%s", label, _counts(report), duration, _status(report, kind))
+    return state.Outcome(kind, f"{period.key}: {_counts(report)}", fire_time, started_at, duration)
+
+
+def _counts(report) -> str:
+    return (
+        f"sent {report.sent}, failed {report.failed}, pending {report.pending}, "
+        f"already sent {report.already_sent}"
+    )
+
+
+def _status(report, kind: str) -> str:
+    if kind == "stopped":
+        return f"; stopped with {report.pending} still owed (the next start finishes them)"
+    if kind == "partial":
+        return f"; {report.pending} still owed (retried at the next run or start)"
+    return ""
+
+
+def _since(started: float) -> float:
+    return round(time.monotonic() - started, 3)
+
+
+def _local(ctx: Context, when: datetime) -> str:
+    return when.astimezone(ctx.settings.timezone).strftime("%Y-%m-%d %H:%M:%S %Z")
+
+
+def _skipped_detail(ctx: Context, since: datetime) -> str:
+    hours = ctx.settings.catchup_hours
+    return f"missed runs since {_local(ctx, since)} are older than DIGEST_CATCHUP_HOURS={hours:g}"
+
+
+def _log_skipped(ctx: Context, cadence: str, since: datetime, run: datetime | None) -> None:
+    then = f"; running the one of {_local(ctx, run)} instead" if run else ""
+    log.warning("%s: %s: skipped%s", cadence, _skipped_detail(ctx, since), then)

@@ -1,0 +1,175 @@
+"""`digest scheduler run`: the stages of a scheduler process, in order.
+
+1. take the database's scheduler lock (a second scheduler refuses to start);
+2. finish unfinished deliveries (APScheduler has already moved a crashed run's next run time);
+3. catch up: each cadence runs what the policy says is due (digest/schedule/policy.py);
+4. hand the future to APScheduler: one cron job per cadence in a persistent job store;
+5. on stop: no new work, in-flight SMTP transactions finish (bounded wait), the lock is released.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from datetime import UTC, datetime
+
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+from apscheduler.schedulers.background import BackgroundScheduler
+from sqlalchemy import Engine
+
+from digest.config import Settings
+from digest.errors import DigestError
+from digest.schedule import lock, state
+from digest.schedule.policy import misfire_grace_seconds
+from digest.schedule.runs import CADENCES, Context, finish_unfinished, tick, wall_clock
+
+log = logging.getLogger("digest.scheduler")
+JOBSTORE_TABLE = "apscheduler_jobs"
+
+# APScheduler's persisted jobs name their function by reference (`digest.schedule.service:fire`),
+# so the function finds the running process's context here. One scheduler per process.
+_context: Context | None = None
+
+
+def job_id(cadence: str) -> str:
+    return f"digest-{cadence}"
+
+
+def fire(cadence: str) -> None:
+    """What APScheduler calls at a cron time."""
+    ctx = _context
+    if ctx is None or ctx.stop_event.is_set():
+        return
+    tick(ctx, cadence, wall_clock())
+
+
+def run_scheduler(settings: Settings, engine: Engine, stop_event: threading.Event, second: str = "0") -> None:
+    """Run until `stop_event` is set. Raises SchedulerRunning when another scheduler holds the
+    database, DigestError when the lock was lost or in-flight sends did not finish in time."""
+    global _context
+    owner = lock.new_owner()
+    stale = lock.acquire(engine, owner, wall_clock())
+    if stale is not None:
+        log.warning("took over from a scheduler that is gone (%s)", stale.describe(wall_clock()))
+    ctx = _context = Context(settings, engine, stop_event, second)
+    beat = _Heartbeat(engine, owner, stop_event)
+    beat.start()
+    scheduler = None
+    try:
+        log.info("scheduler started (pid %d, zone %s)", os.getpid(), settings.timezone.key)
+        scheduler = _start(ctx)
+        while not stop_event.wait(1.0):
+            pass
+        log.info("stopping: no new runs; waiting for sends in flight")
+        _shutdown(scheduler, settings)
+    finally:
+        beat.stop()
+        lock.release(engine, owner)
+        _context = None
+    if beat.lost:
+        raise DigestError("lost the scheduler lock to another scheduler (this one stalled); stopped")
+    log.info("scheduler stopped")
+
+
+def _start(ctx: Context) -> BackgroundScheduler | None:
+    startup = wall_clock()
+    finish_unfinished(ctx)
+    for cadence in CADENCES:
+        _, created = state.ensure(ctx.engine, cadence, startup)
+        if created:
+            log.info("%s: first start of this schedule: nothing is sent for the past", cadence)
+    for cadence in CADENCES:
+        if not ctx.stop_event.is_set():
+            tick(ctx, cadence, wall_clock())
+    if ctx.stop_event.is_set():
+        return None
+    scheduler = _make_scheduler(ctx)
+    for cadence in CADENCES:
+        _add_job(scheduler, ctx, cadence, startup)
+    scheduler.start()
+    for cadence in CADENCES:
+        job = scheduler.get_job(job_id(cadence))
+        log.info(
+            "%s: cron %r in %s, next run %s",
+            cadence,
+            ctx.settings.cron_for(cadence),
+            ctx.settings.timezone.key,
+            job.next_run_time.isoformat() if job.next_run_time else "never",
+        )
+    return scheduler
+
+
+def _make_scheduler(ctx: Context) -> BackgroundScheduler:
+    return BackgroundScheduler(
+        jobstores={"default": SQLAlchemyJobStore(engine=ctx.engine, tablename=JOBSTORE_TABLE)},
+        executors={"default": ThreadPoolExecutor(max_workers=len(CADENCES))},
+        timezone=ctx.settings.timezone,
+    )
+
+
+def _add_job(scheduler: BackgroundScheduler, ctx: Context, cadence: str, startup: datetime) -> None:
+    """Future fire times belong to APScheduler; the first one counts from `startup`, so a fire time
+    that passed during the catch-up above still runs (the policy then decides whether it is due)."""
+    trigger = ctx.trigger(cadence)
+    scheduler.add_job(
+        fire,
+        trigger=trigger,
+        args=[cadence],
+        id=job_id(cadence),
+        name=f"{cadence} digest",
+        replace_existing=True,
+        misfire_grace_time=misfire_grace_seconds(ctx.settings.catchup_hours),
+        coalesce=True,
+        max_instances=1,
+        next_run_time=trigger.get_next_fire_time(None, startup),
+    )
+
+
+def stop_wait_seconds(settings: Settings) -> float:
+    """How long a stop waits for SMTP transactions in flight: one transaction's timeouts, and some."""
+    return 2 * settings.smtp_timeout + 5
+
+
+def _shutdown(scheduler: BackgroundScheduler | None, settings: Settings) -> None:
+    if scheduler is None:
+        return
+    done = threading.Thread(target=scheduler.shutdown, kwargs={"wait": True}, daemon=True)
+    done.start()
+    done.join(stop_wait_seconds(settings))
+    if done.is_alive():
+        raise DigestError(
+            f"sends in flight did not finish within {stop_wait_seconds(settings):.0f} s; "
+            "stopped anyway (the next start finishes them)"
+        )
+
+
+class _Heartbeat:
+    """Keeps the lock fresh from its own thread, so a long catch-up does not look like a dead process."""
+
+    def __init__(self, engine: Engine, owner: str, stop_event: threading.Event):
+        self.engine, self.owner, self.stop_event = engine, owner, stop_event
+        self.done = threading.Event()
+        self.lost = False
+        self.thread = threading.Thread(target=self._run, name="digest-heartbeat", daemon=True)
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.done.set()
+        self.thread.join(5)
+
+    def _run(self) -> None:
+        while not self.done.wait(lock.HEARTBEAT.total_seconds()):
+            try:
+                mine = lock.heartbeat(self.engine, self.owner, datetime.now(UTC))
+            except Exception as exc:  # the database may be briefly away: keep trying
+                log.warning("heartbeat failed: %s", exc)
+                continue
+            if not mine:
+                log.error("another scheduler took over this database: stopping")
+                self.lost = True
+                self.stop_event.set()
+                return

@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import socket
 import threading
-import warnings
 from collections import Counter
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
@@ -83,9 +82,7 @@ class SMTPServer:
         options = dict(hostname=self.host, port=self.port, ready_timeout=10, **kwargs)
         if auth:
             options.update(authenticator=_Authenticator(*auth), auth_require_tls=False, auth_required=True)
-        with warnings.catch_warnings():  # AUTH without TLS is fine on loopback in a test
-            warnings.simplefilter("ignore", UserWarning)
-            self.controller = Controller(handler, **options)
+        self.controller = Controller(handler, **options)
 
     def start(self) -> SMTPServer:
         self.controller.start()

@@ -153,7 +153,13 @@ def test_stop_event_finishes_in_flight_and_leaves_the_rest_pending(db_url, smtp_
     server = smtp_server(delay=0.02)
     settings = settings_for(db_url, **server.env())
     stop = threading.Event()
-    threading.Timer(0.15, stop.set).start()
+
+    def stop_after_ten() -> None:
+        while len(server.received) < 10:
+            time.sleep(0.005)
+        stop.set()
+
+    threading.Thread(target=stop_after_ten, daemon=True).start()
     report = send_period(settings, engine, "weekly", week(settings), NOW, stop_event=stop)
     assert 0 < report.sent < 60 and report.pending == 60 - report.sent and not report.complete
     assert states(engine) == Counter(sent=report.sent, pending=60 - report.sent)

@@ -12,6 +12,7 @@ import pytest
 
 from digest.models import UNSUBSCRIBE_MARK
 from tests.conftest import SEEDS, require_tool
+from tests.test_render import no_network  # noqa: F401  (a fixture)
 
 
 @pytest.fixture
@@ -93,3 +94,20 @@ def test_spamassassin_scores_the_sample_message_below_one(seeded, tmp_path):
     files = built(seeded("build", "--out", "out", extra_env=env), "weekly")
     score, rules = spam_score(tmp_path / files[".eml"])
     assert score < 1.0, rules
+
+
+@pytest.mark.usefixtures("no_network")
+def test_build_works_with_the_network_off(db_url, tmp_path):
+    from datetime import UTC, datetime
+
+    from digest.config import load_settings
+    from digest.ingest import ingest_all
+    from digest.pipeline import build_files
+    from digest.store import open_engine
+
+    settings = load_settings(environ={"DIGEST_DATABASE_URL": db_url}, env_file=None)
+    engine = open_engine(db_url)
+    now = datetime(2023, 11, 8, 12, tzinfo=UTC)
+    ingest_all(engine, [str(SEEDS)], settings.timezone, now)
+    paths = build_files(settings, engine, "weekly", None, tmp_path / "out", now)
+    assert [p.name for p in paths] == ["weekly-2023-W45.html", "weekly-2023-W45.txt", "weekly-2023-W45.eml"]

@@ -45,10 +45,8 @@ demo() {
   export DIGEST_DATABASE_URL="${DIGEST_DATABASE_URL:-$db}"
   .venv/bin/digest ingest seeds/
   .venv/bin/digest periods
-  if .venv/bin/digest build --help >/dev/null 2>&1 && ! .venv/bin/digest build --help | grep -q "Not built yet"; then
-    .venv/bin/digest build --cadence weekly --out demo/
-    .venv/bin/digest build --cadence monthly --out demo/
-  fi
+  .venv/bin/digest build --cadence weekly --out demo/
+  .venv/bin/digest build --cadence monthly --out demo/
   echo
   echo "Preview every digest in a browser:  DIGEST_DATABASE_URL=$DIGEST_DATABASE_URL .venv/bin/digest preview"
   echo "then open http://127.0.0.1:8000/"

@@ -85,10 +85,10 @@ def _cron(value: str) -> str:
     value = " ".join(value.split())
     if len(value.split(" ")) != 5:
         raise ValueError(f"must be a 5-field cron expression, got {value!r}")
-    try:
-        from apscheduler.triggers.cron import CronTrigger
+    try:  # the scheduler's reading: crontab weekday numbers (0 and 7 = Sunday), not APScheduler's
+        from digest.schedule.policy import make_trigger
 
-        CronTrigger.from_crontab(value)
+        make_trigger(value, ZoneInfo("UTC"))
     except ValueError as exc:
         raise ValueError(f"invalid cron expression {value!r}: {exc}") from None
     return value

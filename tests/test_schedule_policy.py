@@ -148,3 +148,13 @@ def test_late_catch_up_sends_the_period_of_the_fire_time_not_of_now() -> None:
 def test_misfire_grace_is_the_catchup_with_a_one_minute_floor() -> None:
     assert misfire_grace_seconds(24) == 86400
     assert misfire_grace_seconds(0) == 60
+
+
+def test_config_accepts_crontab_sunday_as_seven_and_refuses_nonsense() -> None:
+    from digest.config import load_settings
+    from digest.errors import ConfigError
+
+    settings = load_settings({"DIGEST_WEEKLY_CRON": "0 8 * * 7"}, env_file=None)
+    assert next_fire(make_trigger(settings.weekly_cron, UTC_ZONE), at(2026, 11, 24)).weekday() == 6
+    with pytest.raises(ConfigError, match="DIGEST_WEEKLY_CRON"):
+        load_settings({"DIGEST_WEEKLY_CRON": "0 8 * * 9"}, env_file=None)

@@ -174,7 +174,7 @@ def test_run_missed_while_stopped_is_sent_once_on_restart_and_never_again(site, 
     assert wait_until(lambda: len(server.received) >= len(weekly), 20), second_start.log()
     second_start.wait_for_log("weekly: cron")
     assert second_start.stop() == 0
-    assert f"weekly {week.key} (run of" in second_start.log()
+    assert f"weekly {week.key} (missed run of" in second_start.log()
 
     third = start(second)
     third.wait_for_log("weekly: cron")
@@ -210,7 +210,7 @@ def test_sigterm_during_send_exits_cleanly_and_next_start_finishes_without_dupli
     assert 4 <= delivered < len(weekly)
     assert "still owed (the next start finishes them)" in first.log()
 
-    second_start = start(second + 30)  # no fire time for a while: only the unfinished delivery runs
+    second_start = start((second + 30) % 60)  # no fire time for a while: only the unfinished delivery runs
     assert wait_until(lambda: len(server.received) >= len(weekly), 30), second_start.log()
     second_start.wait_for_log("(unfinished delivery)")
     assert second_start.stop() == 0
@@ -246,3 +246,10 @@ def test_list_shows_cron_zone_next_run_local_and_utc(digest) -> None:
     assert (local.weekday(), local.hour) == (0, 8)
     assert datetime.fromisoformat(weekly["next_run_utc"]) == local
     assert data["running"] is None
+
+
+def test_scheduler_without_sender_settings_refuses_to_start(digest) -> None:
+    result = digest("scheduler", "run", timeout=20)
+    assert result.code == 2
+    assert "DIGEST_FROM is required for digest scheduler run" in result.err
+    assert "Traceback" not in result.err

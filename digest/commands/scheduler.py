@@ -39,6 +39,7 @@ def run(second: str) -> None:
     from digest.schedule.service import run_scheduler
 
     config = settings()
+    config.require("from_addr", "secret_key", purpose="digest scheduler run")
     try:
         make_trigger(config.weekly_cron, config.timezone, second)
     except ValueError as exc:

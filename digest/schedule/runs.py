@@ -10,7 +10,7 @@ import logging
 import threading
 import time
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Engine
 
@@ -43,8 +43,9 @@ def wall_clock() -> datetime:
     return datetime.now(UTC)
 
 
-def tick(ctx: Context, cadence: str, now: datetime) -> state.Outcome | None:
-    """Run whatever the policy says is due for `cadence` at `now` (nothing, or one fire time)."""
+def tick(ctx: Context, cadence: str, now: datetime, on_start: bool = False) -> state.Outcome | None:
+    """Run whatever the policy says is due for `cadence` at `now` (nothing, or one fire time).
+    `on_start`: called by a starting scheduler, so a due run is one missed while it was down."""
     with ctx.locks[cadence]:
         row, _ = state.ensure(ctx.engine, cadence, now)
         decision = plan(ctx.trigger(cadence), row.handled_until, now, grace_of(ctx.settings.catchup_hours))
@@ -64,17 +65,27 @@ def tick(ctx: Context, cadence: str, now: datetime) -> state.Outcome | None:
                 _local(ctx, decision.run),
             )
         finish_unfinished(ctx, cadence)
-        outcome = run_fire_time(ctx, cadence, decision.run)
+        outcome = run_fire_time(ctx, cadence, decision.run, now if on_start else None)
         final = outcome.kind != "error"  # an error before anything was stored is tried again
         state.record(ctx.engine, cadence, outcome, decision.handled_until if final else None)
         return outcome
 
 
-def run_fire_time(ctx: Context, cadence: str, fire_time: datetime) -> state.Outcome:
+def run_fire_time(
+    ctx: Context, cadence: str, fire_time: datetime, caught_up_at: datetime | None = None
+) -> state.Outcome:
     """Send the last complete period as of the scheduled fire time (not the wall clock), so a late
     catch-up still sends the period that run was meant for."""
     period = last_complete(cadence, fire_time, ctx.settings.timezone)
-    return send(ctx, cadence, period, fire_time, f"run of {_local(ctx, fire_time)}")
+    why = f"run of {_local(ctx, fire_time)}"
+    if caught_up_at is not None:
+        why = f"missed {why}, caught up {_duration(caught_up_at - fire_time)} late"
+    return send(ctx, cadence, period, fire_time, why)
+
+
+def _duration(delta: timedelta) -> str:
+    minutes = int(delta.total_seconds() // 60)
+    return f"{minutes // 60} h {minutes % 60:02d} min" if minutes >= 60 else f"{delta.total_seconds():.0f} s"
 
 
 def finish_unfinished(ctx: Context, cadence: str | None = None) -> list[state.Outcome]:

@@ -82,7 +82,7 @@ def _start(ctx: Context) -> BackgroundScheduler | None:
             log.info("%s: first start of this schedule: nothing is sent for the past", cadence)
     for cadence in CADENCES:
         if not ctx.stop_event.is_set():
-            tick(ctx, cadence, wall_clock())
+            tick(ctx, cadence, wall_clock(), on_start=True)
     if ctx.stop_event.is_set():
         return None
     scheduler = _make_scheduler(ctx)

@@ -127,6 +127,19 @@ def test_server_down_stops_with_a_clear_error_and_the_next_run_resumes(any_db_ur
     assert len(server.recipients()) == 30
 
 
+def test_a_server_rejecting_everyone_bounces_no_one_and_leaves_all_owed(any_db_url, smtp_server):
+    engine = prepared_store(any_db_url, weekly=40)
+    server = smtp_server(reject={address("weekly", n) for n in range(40)})  # e.g. "relay denied"
+    settings = settings_for(any_db_url, **server.env())
+    with pytest.raises(SendAborted, match="failed attempts in a row") as error:
+        send_period(settings, engine, "weekly", week(settings), NOW)
+    assert (error.value.report.failed, error.value.report.pending) == (0, 40)
+    assert states(engine) == Counter(pending=40)
+    with engine.connect() as connection:
+        rows = list(connection.execute(select(subscribers.c.status, subscribers.c.bounce_count)))
+    assert {(r.status, r.bounce_count) for r in rows} == {("active", 0)}
+
+
 def test_refused_login_stops_at_once_and_sends_nothing(db_url, smtp_server):
     engine = prepared_store(db_url, weekly=10)
     server = smtp_server(auth=("mailer", "right"))

@@ -54,8 +54,11 @@ def digest(tmp_path: Path, env: dict[str, str]):
     def run(*args: str, extra_env: dict[str, str] | None = None, timeout: float = 120) -> Result:
         completed = subprocess.run(
             [sys.executable, "-m", "digest", *args],
-            cwd=tmp_path, env={**env, **(extra_env or {})},
-            capture_output=True, text=True, timeout=timeout,
+            cwd=tmp_path,
+            env={**env, **(extra_env or {})},
+            capture_output=True,
+            text=True,
+            timeout=timeout,
         )
         return Result(completed.returncode, completed.stdout, completed.stderr)
 

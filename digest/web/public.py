@@ -133,9 +133,14 @@ class PublicSite:
 
     async def archive(self, request: Request) -> Response:
         rows = await run_in_threadpool(self._public_digests)
-        tz = self.settings.timezone
-        entries = [(row, describe(parse_period(row.cadence, row.period, tz))) for row in rows]
+        entries = [(row, self._describe(row.cadence, row.period)) for row in rows]
         return self.page("archive.html", entries=entries)
+
+    def _describe(self, cadence: str, period: str) -> str:
+        try:
+            return describe(parse_period(cadence, period, self.settings.timezone))
+        except ValueError:
+            return period
 
     def _public_digests(self) -> list:
         with self.engine.connect() as connection:

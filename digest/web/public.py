@@ -50,7 +50,6 @@ ARCHIVE_CSP = (
 )
 
 NOTICES = {
-    "unsubscribed": "You are unsubscribed. No more digests will be sent to this address.",
     "weekly": "Saved: you will get the weekly digest.",
     "monthly": "Saved: you will get the monthly digest.",
     "resubscribed": "Welcome back: you are subscribed again.",
@@ -98,6 +97,7 @@ class PublicSite:
             sub=sub,
             nonce=nonce,
             notice=NOTICES.get(notice or ""),
+            just_left=notice == "unsubscribed",
             other_cadence="monthly" if sub.cadence == "weekly" else "weekly",
             cadences=CADENCES,
             mailto=self.settings.unsubscribe_mailto,

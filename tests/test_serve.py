@@ -370,3 +370,10 @@ def test_unsubscribe_url_of_the_contract_points_at_this_server(server: Server) -
     response = httpx.post(url, content=b"List-Unsubscribe=One-Click", headers=ONE_CLICK, timeout=10)
     assert response.status_code == 200
     assert subscriber(server.engine, sid).status == "unsubscribed"
+
+
+def test_sigterm_stops_the_server_cleanly(tmp_path: Path) -> None:
+    with running_server(tmp_path, f"sqlite:///{tmp_path / 'digest.db'}") as server:
+        server.process.terminate()
+        assert server.process.wait(timeout=15) == 0
+    assert "Finished server process" in server.log_text()

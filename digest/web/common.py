@@ -6,6 +6,7 @@ neither can forget a header, leak a stack trace, or log an unsubscribe token.
 
 from __future__ import annotations
 
+import copy
 import html
 import logging
 import re
@@ -171,6 +172,15 @@ class RedactPaths(logging.Filter):
         return True
 
 
+def log_config() -> dict:
+    """uvicorn's logging, with timestamps, and our own `digest.web` logger on the same handler."""
+    config = copy.deepcopy(uvicorn.config.LOGGING_CONFIG)
+    for formatter in config["formatters"].values():
+        formatter["fmt"] = "%(asctime)s " + formatter["fmt"]
+    config["loggers"]["digest.web"] = {"handlers": ["default"], "level": "INFO", "propagate": False}
+    return config
+
+
 def bind(host: str, port: int) -> socket.socket:
     """Listen before uvicorn starts, so a busy port is one clear error instead of a log line."""
     try:
@@ -202,6 +212,7 @@ def run_app(
     sock = bind(host, port)
     config = uvicorn.Config(
         app,
+        log_config=log_config(),
         log_level="info",
         access_log=True,
         server_header=False,

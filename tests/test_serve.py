@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import signal
 import socket
 import subprocess
 import sys
@@ -375,5 +376,7 @@ def test_unsubscribe_url_of_the_contract_points_at_this_server(server: Server) -
 def test_sigterm_stops_the_server_cleanly(tmp_path: Path) -> None:
     with running_server(tmp_path, f"sqlite:///{tmp_path / 'digest.db'}") as server:
         server.process.terminate()
-        assert server.process.wait(timeout=15) == 0
-    assert "Finished server process" in server.log_text()
+        # uvicorn shuts down gracefully, then re-raises the signal so the exit status tells why it ended
+        assert server.process.wait(timeout=15) in (0, -signal.SIGTERM)
+    assert "Application shutdown complete" in server.log_text()
+    assert "Traceback" not in server.log_text()

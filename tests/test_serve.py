@@ -62,7 +62,7 @@ def running_server(workdir: Path, db_url: str, **extra_env: str) -> Iterator[Ser
     engine = open_engine(db_url)  # migrate before the server opens the file
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    env = clean_env(db_url, DIGEST_BASE_URL=url, **extra_env)
+    env = clean_env(db_url, **{"DIGEST_BASE_URL": url, **extra_env})
     log = workdir / f"serve-{port}.log"
     with log.open("wb") as sink:
         process = subprocess.Popen(
@@ -380,3 +380,13 @@ def test_sigterm_stops_the_server_cleanly(tmp_path: Path) -> None:
         assert server.process.wait(timeout=15) in (0, -signal.SIGTERM)
     assert "Application shutdown complete" in server.log_text()
     assert "Traceback" not in server.log_text()
+
+
+def test_pages_link_under_the_path_of_the_base_url(tmp_path: Path) -> None:
+    db_url = f"sqlite:///{tmp_path / 'digest.db'}"
+    base = {"DIGEST_BASE_URL": "https://example.org/news"}
+    with running_server(tmp_path, db_url, **base) as server, server.client() as client:
+        page = client.get("/archive").text
+        home = client.get("/")
+    assert 'href="/news/site.css"' in page and 'href="/news/archive"' in page
+    assert home.headers["location"] == "/news/archive"

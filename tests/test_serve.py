@@ -33,6 +33,7 @@ T0 = datetime(2023, 11, 13, 8, 0, tzinfo=UTC)
 @dataclass
 class Server:
     url: str
+    db_url: str
     engine: Engine
     process: subprocess.Popen
     log: Path
@@ -72,7 +73,7 @@ def running_server(workdir: Path, db_url: str, **extra_env: str) -> Iterator[Ser
             stdout=sink,
             stderr=subprocess.STDOUT,
         )
-    server = Server(url, engine, process, log)
+    server = Server(url, db_url, engine, process, log)
     try:
         wait_until_up(server)
         yield server

@@ -7,6 +7,7 @@ testing only): `* * * * *` with `--second S` fires once a minute, at second S.
 from __future__ import annotations
 
 import json
+import re
 import signal
 import subprocess
 import sys
@@ -146,10 +147,9 @@ def test_job_fires_at_cron_time_and_every_weekly_subscriber_gets_it_once(
     second, fire_time = fire_in(6)
     scheduler = start(second)
     scheduler.wait_for_log("first start of this schedule")
-    assert server.received == []
+    assert wait_until(lambda: datetime.now(UTC) >= fire_time - timedelta(seconds=0.5), 10)
+    assert server.received == []  # not before its time
     assert wait_until(lambda: len(server.received) >= len(weekly), 30), scheduler.log()
-    arrived = datetime.now(UTC)
-    assert arrived >= fire_time
     scheduler.wait_for_log(f"weekly {week.key} (run of")
     listing = digest("scheduler", "list")
     assert scheduler.stop() == 0, scheduler.log()
@@ -253,3 +253,28 @@ def test_scheduler_without_sender_settings_refuses_to_start(digest) -> None:
     assert result.code == 2
     assert "DIGEST_FROM is required for digest scheduler run" in result.err
     assert "Traceback" not in result.err
+
+
+def test_run_overlapping_a_manual_send_sends_each_subscriber_once(site, start, tmp_path, env) -> None:
+    server, weekly, week = site(weekly=16, monthly=0, delay=0.15)
+    second, fire_time = fire_in(4)
+    scheduler = start(second)
+    scheduler.wait_for_log("weekly: cron")
+    assert wait_until(lambda: datetime.now(UTC) >= fire_time - timedelta(seconds=0.3), 10)
+    manual = subprocess.run(
+        [sys.executable, "-m", "digest", "send", "--cadence", "weekly"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert wait_until(lambda: len(server.received) >= len(weekly), 30), scheduler.log()
+    scheduler.wait_for_log(f"weekly {week.key} (run of")
+    assert scheduler.stop() == 0
+    assert manual.returncode == 0, manual.err
+    counts = Counter(server.recipients())
+    assert sorted(counts) == weekly and max(counts.values()) == 1
+    by_scheduler = int(re.search(r"\(run of [^)]*\): sent (\d+),", scheduler.log())[1])
+    by_manual = int(re.search(r": sent (\d+),", manual.stdout)[1])
+    assert by_scheduler + by_manual == len(weekly)

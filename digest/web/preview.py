@@ -54,6 +54,7 @@ _FRAME_POLICY = (
     "sandbox allow-popups allow-popups-to-escape-sandbox; default-src 'none'; "
     "img-src https: http: data:; style-src 'unsafe-inline'; font-src https: data:; frame-ancestors 'self'"
 )
+log = logging.getLogger("digest.web")
 _jinja = Environment(loader=FileSystemLoader(UI), autoescape=True, trim_blocks=True, lstrip_blocks=True)
 
 
@@ -140,7 +141,11 @@ def digest_page(request: Request) -> Response:
     except EmptyPeriodError as exc:
         return _problem(request, 404, "Nothing to preview", [str(exc)])
     except DigestError as exc:
-        return _page(request, "digest.html", status=500, **context, error=str(exc))
+        return _page(request, "digest.html", status=500, **{**context, "error": str(exc)})
+    except Exception as exc:  # a renderer bug still leaves a page that reloads once it is fixed
+        log.exception("rendering %s %s failed", cadence, key)
+        error = f"unexpected {exc.__class__.__name__}: {exc}"
+        return _page(request, "digest.html", status=500, **{**context, "error": error})
     checks = html_checks(sample.html, sample.message)
     spam = spamassassin(sample.message) if view == "checks" else None
     return _page(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import email
+import email.policy
 import html
 import os
 import re
@@ -55,6 +57,8 @@ def preview_env(workdir: Path, **extra: str) -> dict[str, str]:
     env.update(
         DIGEST_DATABASE_URL=f"sqlite:///{workdir / 'digest.db'}",
         DIGEST_OUTBOX=str(workdir / "outbox"),
+        DIGEST_FROM="IMT News <news@example.org>",
+        DIGEST_SECRET_KEY="preview-test-secret",
         **extra,
     )
     return env
@@ -256,6 +260,50 @@ def test_template_error_shows_file_and_line_and_server_keeps_running(tmp_path: P
         page = client.get(f"/digest/weekly/{this_week()}", params={"view": "text"})
         assert page.status_code == 200
         assert SEED_TITLES[0].split(":")[0] in page.text
+
+
+def send_form(preview: Preview, email: str, token: str | None = None) -> httpx.Response:
+    client = preview.client()
+    base = f"/digest/weekly/{this_week()}"
+    page = client.get(base, params={"view": "send"}).text
+    found = re.search(r'name="token" value="([^"]+)"', page)
+    assert found, "the send form carries no token"
+    answer = client.post(f"{base}/send", data={"email": email, "token": token or found[1]})
+    if answer.status_code != 303:
+        return answer
+    return client.get(answer.headers["location"])
+
+
+def test_send_test_delivers_one_copy_through_the_configured_transport(preview: Preview) -> None:
+    outbox = preview.workdir / "outbox"
+    before = set(outbox.glob("*.eml")) if outbox.exists() else set()
+    page = send_form(preview, " organizer@Example.ORG ")
+    assert page.status_code == 200
+    notice = re.search(r"class=\"notice.*?</p>", page.text, re.S)
+    assert notice, "no notice on the page"
+    assert "Sent a test copy of weekly" in notice[0] and "organizer@example.org" in notice[0], notice[0]
+    written = set(outbox.glob("*.eml")) - before
+    assert len(written) == 1
+    message = email.message_from_bytes(written.pop().read_bytes(), policy=email.policy.default)
+    assert message["To"] == "organizer@example.org"
+    assert message["From"] == "IMT News <news@example.org>"
+    body = message.get_body(("plain",)).get_content()
+    assert SEED_TITLES[0] in " ".join(body.split())
+
+
+def test_send_test_refuses_a_bad_address_and_sends_nothing(preview: Preview) -> None:
+    outbox = preview.workdir / "outbox"
+    before = set(outbox.glob("*.eml")) if outbox.exists() else set()
+    page = send_form(preview, "not an address")
+    assert "invalid email" in page.text and "Sent a test copy" not in page.text
+    assert 'value="not an address"' in page.text  # kept in the field to correct it
+    assert send_form(preview, "x@example.org\r\nBcc: y@example.org").status_code == 200
+    assert (set(outbox.glob("*.eml")) if outbox.exists() else set()) == before
+
+
+def test_send_test_refuses_a_form_from_elsewhere(preview: Preview) -> None:
+    answer = send_form(preview, "organizer@example.org", token="forged")
+    assert answer.status_code == 403
 
 
 def test_busy_port_is_one_clear_error(preview: Preview) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import secrets
 from pathlib import Path
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode
 
 from jinja2 import Environment, FileSystemLoader
 from sqlalchemy.engine import make_url
@@ -195,7 +195,10 @@ def asset(request: Request) -> Response:
 async def send_test(request: Request) -> Response:
     """Form POST; the answer is a redirect, so a live reload never re-sends."""
     preview: Preview = request.app.state.preview
-    form = await request.form()
+    body = await request.body()
+    if len(body) > 10_000:
+        return _problem(request, 413, "Too large", ["the form is larger than a send-test form can be"])
+    form = dict(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
     cadence, key = request.path_params["cadence"], request.path_params["period"]
     if not secrets.compare_digest(str(form.get("token", "")), preview.token):
         return _problem(request, 403, "Refused", ["this form was not made by this preview server"])

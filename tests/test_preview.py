@@ -235,7 +235,7 @@ def test_unknown_period_and_view_are_pages_not_crashes(preview: Preview) -> None
 def test_checks_show_size_parts_links_and_spam_score(preview: Preview) -> None:
     require_tool("spamassassin")
     page = preview.client().get(f"/digest/weekly/{this_week()}", params={"view": "checks"}).text
-    assert "of Gmail&#39;s 102 KB clipping limit" in page
+    assert "of Gmail&#39;s 102 KB clip" in page
     assert "multipart/alternative with text/html and text/plain" in page
     # DIGEST_BASE_URL defaults to http://: the unsubscribe link is flagged and shown
     assert "not https" in page and "http://127.0.0.1:8080/unsubscribe/" in page

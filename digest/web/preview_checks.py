@@ -54,7 +54,7 @@ def _tags(html: str) -> _Tags:
 def size_check(html: str) -> Check:
     size = len(html.encode("utf-8"))
     share = size / GMAIL_CLIP_BYTES
-    summary = f"{size / 1024:.1f} KB of HTML, {share:.0%} of Gmail's 102 KB clipping limit"
+    summary = f"{size / 1024:.1f} KB of HTML, {share:.0%} of Gmail's 102 KB clip"
     return Check("HTML size", size < GMAIL_CLIP_BYTES, summary)
 
 

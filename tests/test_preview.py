@@ -251,7 +251,9 @@ def test_template_error_shows_file_and_line_and_server_keeps_running(tmp_path: P
     broken = overrides / "digest.txt"
     with running_preview(tmp_path, DIGEST_TEMPLATES_DIR=str(overrides)) as running:
         client = running.client()
+        before = running.version()
         broken.write_text("first line\n\n{% if %}\n")
+        assert running.version() != before  # an open page reloads and shows the error by itself
         page = client.get(f"/digest/weekly/{this_week()}", params={"view": "text"})
         assert page.status_code == 500
         assert re.search(r"digest\.txt:3\b", page.text), page.text

@@ -171,7 +171,7 @@ def test_digest_frames_are_sandboxed_without_scripts(preview: Preview) -> None:
     frames = re.findall(r"<iframe [^>]*>", page)
     assert len(frames) == 2
     for frame in frames:
-        assert "sandbox=" in frame and "allow-scripts" not in frame and "allow-same-origin" not in frame
+        assert "sandbox=" in frame and "allow-scripts" not in frame and "allow-forms" not in frame
     raw = client.get(f"/raw/weekly/{this_week()}")
     policy = raw.headers["content-security-policy"]
     assert policy.startswith("sandbox ") and "allow-scripts" not in policy and "script-src" not in policy

@@ -89,6 +89,19 @@ def test_digest_page_shows_every_seed_title(preview: Preview, page) -> None:
     snap(page, "preview")
 
 
+def test_desktop_frame_shows_the_whole_digest_without_its_own_scrollbar(preview: Preview, page) -> None:
+    page.goto(f"{preview.url}/digest/weekly/{this_week()}")
+    page.wait_for_load_state("load")
+    frame = page.locator('iframe[title="Desktop preview"]')
+    inner = page.frame_locator('iframe[title="Desktop preview"]').locator("html")
+    page.wait_for_function(
+        "f => f.clientHeight >= f.contentDocument.documentElement.scrollHeight",
+        arg=frame.element_handle(),
+    )
+    assert frame.evaluate("f => f.clientWidth") >= 600
+    assert inner.evaluate("h => h.scrollHeight") > 1500  # twelve items: far more than one screen
+
+
 def test_phone_frame_is_375_px_wide_and_fits(preview: Preview, page) -> None:
     page.goto(f"{preview.url}/digest/weekly/{this_week()}")
     page.get_by_role("link", name="Phone", exact=True).click()
@@ -146,6 +159,8 @@ def test_item_ingested_by_another_process_appears_without_reload(preview: Previe
     page.goto(f"{preview.url}/digest/weekly/{this_week()}")
     assert SEED_TITLES[0] in frame_text(page, "Desktop preview")
     page.evaluate("window.__sameDocument = true")  # gone after any reload: proves one happened
+    page.mouse.wheel(0, 600)
+    page.wait_for_function("window.scrollY >= 600")
     title = "Late breaking: an item from a second terminal"
     source = preview.workdir / "late.txt"
     source.write_text(f"{title}\n\nIngested by another process while the page was open.\n")
@@ -154,6 +169,7 @@ def test_item_ingested_by_another_process_appears_without_reload(preview: Previe
     frame = page.frame_locator('iframe[title="Desktop preview"]')
     frame.get_by_role("heading", name=title).wait_for(timeout=10_000)  # no page.reload(): live reload did it
     assert page.evaluate("window.__sameDocument === undefined")
+    page.wait_for_function("window.scrollY >= 600", timeout=5_000)  # the reader keeps their place
 
 
 def test_send_test_form_reports_the_copy(preview: Preview, page) -> None:

@@ -2,7 +2,8 @@
 
 Pages are rendered on the server and work without JavaScript; one small script (live.js) polls
 /version and reloads the page when the store, the templates or `.env` change. The digest itself is
-shown in sandboxed iframes (no scripts, no same-origin access) fed by the /raw route.
+shown in sandboxed iframes fed by the /raw route: no scripts can run in them (no allow-scripts, and
+a CSP without script-src); allow-same-origin only lets live.js read the frame's height.
 """
 
 from __future__ import annotations
@@ -51,7 +52,7 @@ _UI_POLICY = (
 )
 # The digest frame: no scripts at all, even when opened on its own; images and fonts as a mail app.
 _FRAME_POLICY = (
-    "sandbox allow-popups allow-popups-to-escape-sandbox; default-src 'none'; "
+    "sandbox allow-same-origin allow-popups allow-popups-to-escape-sandbox; default-src 'none'; "
     "img-src https: http: data:; style-src 'unsafe-inline'; font-src https: data:; frame-ancestors 'self'"
 )
 log = logging.getLogger("digest.web")

@@ -131,6 +131,21 @@ def test_index_lists_this_week_and_this_month_with_counts(preview: Preview) -> N
         assert "not sent" in row[0]
 
 
+def test_index_lists_older_periods_after_newer_ones(preview: Preview) -> None:
+    source = preview.workdir / "old.txt"
+    source.write_text(
+        "From November 2023\nDate: 2023-11-08\n\nAn older item.\n\n"
+        "From October 2023\nDate: 2023-10-30\n\nAn even older one, in week 44 of 2023.\n"
+    )
+    done = preview.cli("ingest", str(source))
+    assert done.returncode == 0, done.stderr
+    page = preview.client().get("/").text
+    weekly = re.findall(r'href="/digest/weekly/([^"]+)"', page)
+    monthly = re.findall(r'href="/digest/monthly/([^"]+)"', page)
+    assert weekly == [this_week(), "2023-W45", "2023-W44"]
+    assert monthly == [this_month(), "2023-11", "2023-10"]
+
+
 def test_every_view_of_a_digest_answers(preview: Preview) -> None:
     client = preview.client()
     base = f"/digest/weekly/{this_week()}"
@@ -206,6 +221,19 @@ def test_version_changes_when_env_file_changes(preview: Preview) -> None:
         assert "Renamed in .env" in page  # settings were re-read, not only the fingerprint
     finally:
         (preview.workdir / ".env").unlink()
+
+
+def test_broken_env_file_is_shown_then_forgotten_once_fixed(preview: Preview) -> None:
+    env_file = preview.workdir / ".env"
+    env_file.write_text("DIGEST_TIMEZONE=Mars/Olympus_Mons\nDIGEST_SEND_RATE=fast\n")
+    try:
+        page = preview.client().get("/")
+        assert page.status_code == 500
+        assert "DIGEST_TIMEZONE" in page.text and "DIGEST_SEND_RATE" in page.text  # all problems at once
+        assert preview.client().get("/version").status_code == 200  # still live: the fix reloads it
+    finally:
+        env_file.unlink()
+    assert preview.client().get("/").status_code == 200
 
 
 def test_sent_status_comes_from_the_store(preview: Preview, tmp_path: Path) -> None:

@@ -131,6 +131,17 @@ def test_index_lists_this_week_and_this_month_with_counts(preview: Preview) -> N
         assert "not sent" in row[0]
 
 
+def test_empty_store_says_what_to_do_and_updates_after_an_ingest(tmp_path: Path) -> None:
+    with running_preview(tmp_path, seed=False) as running:
+        page = running.client().get("/").text
+        assert page.count("No items yet") == 2
+        before = running.version()
+        done = running.cli("ingest", str(SEEDS))
+        assert done.returncode == 0, done.stderr
+        assert running.version() != before
+        assert f'href="/digest/weekly/{this_week()}"' in running.client().get("/").text
+
+
 def test_index_lists_older_periods_after_newer_ones(preview: Preview) -> None:
     source = preview.workdir / "old.txt"
     source.write_text(

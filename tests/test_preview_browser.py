@@ -110,6 +110,7 @@ def test_phone_frame_is_375_px_wide_and_fits(preview: Preview, page) -> None:
     inner = page.frame_locator('iframe[title="Phone preview"]').locator("html")
     assert inner.evaluate("h => h.scrollWidth <= h.clientWidth")  # no sideways scrolling on a phone
     assert SEED_TITLES[0] in frame_text(page, "Phone preview")
+    snap(page, "preview-phone")
 
 
 def test_clicking_text_shows_the_plain_text_version(preview: Preview, page) -> None:
@@ -129,6 +130,7 @@ def test_dark_view_shows_the_digest_dark(preview: Preview, page) -> None:
         "heading", name=SEED_TITLES[0]
     )
     dark = title.evaluate(INK_AND_PAPER)
+    snap(page, "preview-dark")
     page.goto(f"{preview.url}/digest/weekly/{this_week()}")
     title = page.frame_locator('iframe[title="Desktop preview"]').get_by_role("heading", name=SEED_TITLES[0])
     light = title.evaluate(INK_AND_PAPER)

@@ -212,8 +212,8 @@ async def send_test(request: Request) -> Response:
 
 def allowed_hosts(host: str) -> list[str]:
     """Guards a loopback server against DNS rebinding; a public bind accepts any name."""
-    if host in ("127.0.0.1", "localhost", "::1"):
-        return ["127.0.0.1", "localhost", "[::1]"]
+    if host in ("127.0.0.1", "localhost"):
+        return ["127.0.0.1", "localhost"]
     return ["*"]
 
 

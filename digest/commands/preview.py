@@ -19,4 +19,7 @@ def preview(host: str, port: int) -> None:
     from digest.web.preview import run
 
     settings()  # a broken configuration stops here, with every problem listed
-    run(host, port)
+    try:
+        run(host, port)
+    except KeyboardInterrupt:  # Ctrl-C is how a preview ends: not an error
+        click.echo("Preview stopped.")

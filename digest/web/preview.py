@@ -202,7 +202,8 @@ async def send_test(request: Request) -> Response:
     form = dict(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
     cadence, key = request.path_params["cadence"], request.path_params["period"]
     if not secrets.compare_digest(str(form.get("token", "")), preview.token):
-        return _problem(request, 403, "Refused", ["this form was not made by this preview server"])
+        reason = "this form was not made by this preview server (restarted?): reload the page and try again"
+        return _problem(request, 403, "Not sent", [reason])
     address = str(form.get("email", "")).strip()
     ok, message = await run_in_threadpool(send_test_copy, preview, cadence, key, address)
     notice = preview.add_notice(ok, message, address)

@@ -189,6 +189,11 @@ def test_headers_view_shows_what_a_subscriber_gets(preview: Preview) -> None:
     for header in ("From", "To", "Subject", "Message-ID", "List-Unsubscribe", "List-Id", "Content-Type"):
         assert f'<th scope="row">{header}</th>' in page
     assert "multipart/alternative" in page
+    download = preview.client().get(f"/eml/weekly/{this_week()}")
+    assert download.headers["content-type"] == "message/rfc822"
+    message = email.message_from_bytes(download.content, policy=email.policy.default)
+    assert message["To"] == "Sample Reader <reader@example.org>"
+    assert message["List-Unsubscribe"] in page.replace("&lt;", "<").replace("&gt;", ">")
 
 
 def test_digest_frames_are_sandboxed_without_scripts(preview: Preview) -> None:

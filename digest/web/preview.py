@@ -175,6 +175,20 @@ def raw(request: Request) -> Response:
     return HTMLResponse(page, headers=_headers(_FRAME_POLICY))
 
 
+def eml(request: Request) -> Response:
+    """The sample message as a file, to open in a real mail program."""
+    preview: Preview = request.app.state.preview
+    cadence, key = request.path_params["cadence"], request.path_params["period"]
+    try:
+        settings = preview.settings()
+        message = preview.sample(settings, preview.period(settings, cadence, key)).message
+    except DigestError as exc:
+        return Response(str(exc), status_code=404, media_type="text/plain")
+    name = f"{cadence}-{key}.eml"
+    headers = {"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"}
+    return Response(message, media_type="message/rfc822", headers=headers)
+
+
 def _escape(text: str) -> str:
     from html import escape
 
@@ -224,6 +238,7 @@ def create_app(host: str = "127.0.0.1", env_file: Path = Path(".env")) -> ASGIAp
         Route("/digest/{cadence}/{period}", digest_page),
         Route("/digest/{cadence}/{period}/send", send_test, methods=["POST"]),
         Route("/raw/{cadence}/{period}", raw),
+        Route("/eml/{cadence}/{period}", eml),
         Route("/version", version),
         Route("/assets/{name}", asset),
     ]

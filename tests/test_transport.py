@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 import ssl
 import subprocess
+import time
 
 import pytest
 
@@ -24,9 +25,9 @@ def certificate(tmp_path_factory):
     require_tool("openssl", shutil.which("openssl") is not None)
     folder = tmp_path_factory.mktemp("tls")
     key, cert = folder / "key.pem", folder / "cert.pem"
+    subject = ["-days", "1", "-subj", "/CN=localhost", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"]
     subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert]
-        + ["-days", "1", "-subj", "/CN=localhost", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"],
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert, *subject],
         check=True,
         capture_output=True,
     )
@@ -129,3 +130,13 @@ def test_memory_transport_keeps_messages():
     memory = MemoryTransport()
     memory.connect().send("a@example.org", "b@example.com", MESSAGE)
     assert memory.messages == [("a@example.org", "b@example.com", MESSAGE)]
+
+
+def test_a_server_that_stops_answering_times_out_as_temporary(smtp_server):
+    server = smtp_server(delay=1.5)
+    connection = smtp(server, timeout=1).connect()
+    started = time.monotonic()
+    with pytest.raises(DeliveryError) as slow:
+        connection.send("a@example.org", "b@example.com", MESSAGE)
+    assert slow.value.kind == "temporary" and slow.value.reconnect
+    assert time.monotonic() - started < 3

@@ -128,16 +128,17 @@ class Runner:
     # --- the loop ------------------------------------------------------------------------------
 
     def run(self) -> RunStats:
-        self._recover()
         inflight: dict[Future, Job] = {}
         try:
+            self._recover()
             with ThreadPoolExecutor(self.concurrency, thread_name_prefix="digest-send") as pool:
                 while True:
                     if not self._stopping():
                         self._fill(pool, inflight)
                     if inflight:
                         done, _ = wait(inflight, timeout=0.5, return_when=FIRST_COMPLETED)
-                        self._record([f.result() for f in done])
+                        if done:
+                            self._record([f.result() for f in done])
                         for future in done:
                             inflight.pop(future)
                     elif self._stopping() or not self._idle():

@@ -39,8 +39,9 @@ def check_mjml(source: str, template: str) -> None:
         tag = match.group(1).lower()
         if tag not in MJML_TAGS:
             line = source.count("\n", 0, match.start()) + 1
+            text = source.splitlines()[line - 1].strip()[:80]
             raise DigestError(
-                f"template {template}: unknown MJML tag <{tag}> (line {line} of the rendered MJML)"
+                f"template {template}: unknown MJML tag <{tag}> (line {line} of the rendered MJML: {text!r})"
             )
 
 

@@ -70,10 +70,15 @@ class PublicSite:
         self.engine = engine
         self.clock = clock
         self.templates = template_environment(settings.templates_dir)
+        # Links in pages start with the path of DIGEST_BASE_URL, for a proxy that serves us under a prefix.
+        self.root = urlsplit(settings.base_url).path.rstrip("/")
 
     def page(self, name: str, status_code: int = 200, **context) -> HTMLResponse:
         body = self.templates.get_template(f"web/{name}").render(
-            site_name=self.settings.name, postal_address=self.settings.postal_address, **context
+            site_name=self.settings.name,
+            postal_address=self.settings.postal_address,
+            root=self.root,
+            **context,
         )
         return HTMLResponse(body, status_code=status_code, headers={"cache-control": "no-store"})
 
@@ -183,7 +188,7 @@ class PublicSite:
 
     def routes(self) -> list[Route]:
         return [
-            Route("/", lambda request: RedirectResponse("/archive", 303)),
+            Route("/", lambda request: RedirectResponse(f"{self.root}/archive", 303)),
             Route("/healthz", self.health),
             Route("/site.css", self.stylesheet),
             Route("/unsubscribe", self.how_to_leave),

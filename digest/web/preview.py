@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+from html import escape
 from pathlib import Path
 from urllib.parse import parse_qsl, urlencode
 
@@ -26,7 +27,7 @@ from starlette.types import ASGIApp
 
 from digest.config import Settings
 from digest.errors import ConfigError, DigestError, EmptyPeriodError
-from digest.periods import describe
+from digest.periods import Period, describe
 from digest.web.common import SecurityHeaders, error_handlers, run_app
 from digest.web.preview_checks import html_checks, spamassassin
 from digest.web.preview_sample import force_dark
@@ -89,19 +90,22 @@ def _settings_or_page(request: Request) -> Settings | HTMLResponse:
         return _problem(request, 500, "The configuration has errors", exc.problems)
 
 
+def transport_summary(settings: Settings) -> str:
+    from digest.transport import describe_transport, open_transport
+
+    where = describe_transport(open_transport(settings))  # builds the object; connects nowhere
+    return where if settings.smtp_host else f"{where} (no DIGEST_SMTP_HOST set)"
+
+
 def config_summary(settings: Settings) -> list[tuple[str, str]]:
     """What an organizer should see before trusting a preview: where it reads and where it sends."""
-    if settings.smtp_host:
-        transport = f"SMTP {settings.smtp_host}:{settings.smtp_port} ({settings.smtp_security})"
-    else:
-        transport = f"files in {settings.outbox} (no DIGEST_SMTP_HOST)"
     return [
         ("Newsletter", settings.name),
         ("From", settings.from_addr or "not set (DIGEST_FROM is required to send)"),
         ("Store", make_url(settings.database_url).render_as_string(hide_password=True)),
         ("Time zone", str(settings.timezone)),
         ("Templates", str(settings.templates_dir or "built-in")),
-        ("Test sends go to", transport),
+        ("Test sends go to", transport_summary(settings)),
     ]
 
 
@@ -132,33 +136,41 @@ def digest_page(request: Request) -> Response:
         period = preview.period(settings, cadence, key)
     except DigestError as exc:
         return _problem(request, 404, "No such period", [str(exc)])
-    context = {"cadence": cadence, "key": key, "view": view, "title": describe(period), "error": None}
-    context["send_status"] = next(
-        (row.status for row in preview.periods(settings) if row.period == period), "not sent"
-    )
-    context["notice"] = preview.notices.get(request.query_params.get("notice", ""))
     try:
         sample = preview.sample(settings, period)
     except EmptyPeriodError as exc:
         return _problem(request, 404, "Nothing to preview", [str(exc)])
     except DigestError as exc:
-        return _page(request, "digest.html", status=500, **{**context, "error": str(exc)})
+        return _page(request, "digest.html", 500, **_context(request, period, settings), error=str(exc))
     except Exception as exc:  # a renderer bug still leaves a page that reloads once it is fixed
         log.exception("rendering %s %s failed", cadence, key)
         error = f"unexpected {exc.__class__.__name__}: {exc}"
-        return _page(request, "digest.html", status=500, **{**context, "error": error})
-    checks = html_checks(sample.html, sample.message)
-    spam = spamassassin(sample.message) if view == "checks" else None
+        return _page(request, "digest.html", 500, **_context(request, period, settings), error=error)
     return _page(
         request,
         "digest.html",
-        **context,
+        **_context(request, period, settings),
+        error=None,
         sample=sample,
-        checks=checks,
-        spam=spam,
-        token=preview.token,
-        transport=config_summary(settings)[-1][1],
+        checks=html_checks(sample.html, sample.message),
+        spam=spamassassin(sample.message) if view == "checks" else None,
     )
+
+
+def _context(request: Request, period: Period, settings: Settings) -> dict:
+    """What every view of a digest page shows around the digest itself."""
+    preview: Preview = request.app.state.preview
+    status = next((row.status for row in preview.periods(settings) if row.period == period), "not sent")
+    return {
+        "cadence": period.cadence,
+        "key": period.key,
+        "view": request.query_params.get("view", "desktop"),
+        "title": describe(period),
+        "send_status": status,
+        "notice": preview.notices.get(request.query_params.get("notice", "")),
+        "token": preview.token,
+        "transport": transport_summary(settings),
+    }
 
 
 def raw(request: Request) -> Response:
@@ -169,7 +181,7 @@ def raw(request: Request) -> Response:
         period = preview.period(settings, request.path_params["cadence"], request.path_params["period"])
         page = preview.sample(settings, period).html
     except DigestError as exc:
-        return HTMLResponse(f"<p>{_escape(str(exc))}</p>", status_code=500, headers=_headers(_FRAME_POLICY))
+        return HTMLResponse(f"<p>{escape(str(exc))}</p>", status_code=500, headers=_headers(_FRAME_POLICY))
     if request.query_params.get("dark") == "1":
         page = force_dark(page)
     return HTMLResponse(page, headers=_headers(_FRAME_POLICY))
@@ -187,12 +199,6 @@ def eml(request: Request) -> Response:
     name = f"{cadence}-{key}.eml"
     headers = {"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"}
     return Response(message, media_type="message/rfc822", headers=headers)
-
-
-def _escape(text: str) -> str:
-    from html import escape
-
-    return escape(text)
 
 
 def version(request: Request) -> Response:

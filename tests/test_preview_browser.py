@@ -7,6 +7,7 @@ Refresh the screenshots in docs/ with:
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -182,3 +183,24 @@ def test_send_test_form_reports_the_copy(preview: Preview, page) -> None:
     notice = page.get_by_role("status")
     assert "Sent a test copy" in notice.inner_text()
     assert "organizer@example.org" in notice.inner_text()
+
+
+def test_template_error_appears_and_clears_in_the_open_page(browser, tmp_path: Path) -> None:
+    overrides = tmp_path / "my-templates"
+    overrides.mkdir()
+    template = overrides / "digest.txt"
+    with running_preview(tmp_path, DIGEST_TEMPLATES_DIR=str(overrides)) as running:
+        opened = browser.new_page(viewport={"width": 1280, "height": 900})
+        script_errors: list[str] = []  # a 500 page logs a failed load; only script errors count here
+        opened.on("pageerror", lambda error: script_errors.append(str(error)))
+        opened.goto(f"{running.url}/digest/weekly/{this_week()}?view=text")
+        opened.locator("#plain-text").wait_for()
+        template.write_text("{{ digest.title }}\n\n{% for item in items %}\n{% endfor %\n")
+        alert = opened.get_by_role("alert")
+        alert.wait_for(timeout=10_000)  # the page went to the error by itself
+        assert re.search(r"digest\.txt:\d+", alert.inner_text()), alert.inner_text()  # file and line
+        template.unlink()
+        opened.locator("#plain-text").wait_for(timeout=10_000)  # and came back once it was fixed
+        assert SEED_TITLES[0] in " ".join(opened.locator("#plain-text").inner_text().split())
+        assert script_errors == []
+        opened.close()

@@ -160,13 +160,12 @@ def digest_page(request: Request) -> Response:
 def _context(request: Request, period: Period, settings: Settings) -> dict:
     """What every view of a digest page shows around the digest itself."""
     preview: Preview = request.app.state.preview
-    status = next((row.status for row in preview.periods(settings) if row.period == period), "not sent")
     return {
         "cadence": period.cadence,
         "key": period.key,
         "view": request.query_params.get("view", "desktop"),
         "title": describe(period),
-        "send_status": status,
+        "send_status": preview.status(settings, period),
         "notice": preview.notices.get(request.query_params.get("notice", "")),
         "token": preview.token,
         "transport": transport_summary(settings),

@@ -121,6 +121,13 @@ class Preview:
                 rows.append(PeriodRow(period, len(group), status or "not sent"))
         return rows
 
+    def status(self, settings: Settings, period: Period) -> str:
+        from digest.store.digests import get_digest
+
+        with self.engine(settings).connect() as connection:
+            row = get_digest(connection, period.cadence, period.key)
+        return row.status if row is not None else "not sent"
+
     def period(self, settings: Settings, cadence: str, key: str) -> Period:
         if cadence not in CADENCES:
             raise DigestError(f"unknown cadence {cadence!r} (weekly or monthly)")

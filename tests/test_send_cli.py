@@ -80,7 +80,7 @@ def test_sigkill_part_way_then_rerun_delivers_all_with_at_most_concurrency_dupli
 
 def test_two_concurrent_sends_never_send_a_copy_twice(any_db_url, smtp_server, env, tmp_path):
     prepared_store(any_db_url, weekly=300)
-    server = smtp_server(delay=0.002)
+    server = smtp_server(delay=0.02)
     run_env = send_env(env, any_db_url, server)
     first, second = start_send(tmp_path, run_env), start_send(tmp_path, run_env)
     outputs = [p.communicate(timeout=120) for p in (first, second)]

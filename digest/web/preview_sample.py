@@ -1,0 +1,81 @@
+"""What the preview shows of one digest: a sample subscriber's message, its headers, the dark view.
+
+The sample is built by the same code a send uses (digest.mail), so the headers and parts on screen
+are the ones a subscriber gets; only the address and the unsubscribe token are made up.
+"""
+
+from __future__ import annotations
+
+import html as html_lib
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from email import message_from_bytes, policy
+
+from digest.config import Settings
+from digest.models import UNSUBSCRIBE_MARK, RenderedDigest
+from digest.tokens import unsubscribe_url
+
+PERSONAL_HEADERS = ("To", "Message-ID", "List-Unsubscribe")
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One digest as the sample subscriber receives it."""
+
+    rendered: RenderedDigest
+    unsubscribe_url: str
+    html: str
+    text: str
+    message: bytes
+
+    def headers(self) -> list[tuple[str, str, bool]]:
+        """(name, decoded value, personal?) in message order."""
+        parsed = message_from_bytes(self.message, policy=policy.default)
+        return [(name, str(value), name in PERSONAL_HEADERS) for name, value in parsed.items()]
+
+    def raw_headers(self) -> str:
+        head = self.message.split(b"\r\n\r\n", 1)[0]
+        return head.decode("ascii", "replace").replace("\r\n", "\n")
+
+
+def sample_url(settings: Settings) -> str:
+    """The link `digest build` puts in its sample .eml, so both show the same message."""
+    from digest.pipeline import SAMPLE_SECRET, SAMPLE_SUBSCRIBER_ID
+
+    return unsubscribe_url(settings.base_url, settings.secret_key or SAMPLE_SECRET, SAMPLE_SUBSCRIBER_ID)
+
+
+def build_sample(settings: Settings, rendered: RenderedDigest, now: datetime) -> Sample:
+    from digest.pipeline import sample_message
+
+    url = sample_url(settings)
+    return Sample(
+        rendered=rendered,
+        unsubscribe_url=url,
+        html=rendered.html.replace(UNSUBSCRIBE_MARK, html_lib.escape(url, quote=True)),
+        text=rendered.text.replace(UNSUBSCRIBE_MARK, url),
+        message=sample_message(settings, rendered, now),
+    )
+
+
+_DARK_QUERY = re.compile(r"\(\s*prefers-color-scheme\s*:\s*dark\s*\)", re.I)
+_LIGHT_QUERY = re.compile(r"\(\s*prefers-color-scheme\s*:\s*light\s*\)", re.I)
+_HEAD = re.compile(r"<head(\s[^>]*)?>", re.I)
+_DARK_META = (
+    '<meta name="color-scheme" content="dark"><meta name="supported-color-schemes" content="dark">'
+    "<style>:root { color-scheme: dark !important; }</style>"
+)
+
+
+def force_dark(page: str) -> str:
+    """The page as a mail app in dark mode shows it.
+
+    A browser cannot be told to prefer dark inside one iframe, so the dark media queries are made
+    always true (and the light ones never) and the page declares a dark colour scheme.
+    """
+    page = _DARK_QUERY.sub("(min-width: 0px)", page)
+    page = _LIGHT_QUERY.sub("(max-width: -1px)", page)
+    if _HEAD.search(page):
+        return _HEAD.sub(lambda m: m[0] + _DARK_META, page, count=1)
+    return _DARK_META + page

@@ -66,3 +66,29 @@ def digest(tmp_path: Path, env: dict[str, str]):
         return Result(completed.returncode, completed.stdout, completed.stderr)
 
     return run
+
+
+CHROMIUM = "/usr/bin/chromium"
+# Without the background-networking flags Chromium tries Google's hosts at start, which this
+# closed network refuses.
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's headless Chromium driven by Playwright (never a downloaded browser)."""
+    require_tool("chromium", Path(CHROMIUM).exists())
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()

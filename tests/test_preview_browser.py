@@ -13,37 +13,16 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO, require_tool
+from tests.conftest import REPO
 from tests.test_preview import SEED_TITLES, Preview, running_preview, this_month, this_week
 
 pytestmark = pytest.mark.browser
-
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
 
 @pytest.fixture(scope="module")
 def preview(tmp_path_factory) -> Iterator[Preview]:
     with running_preview(tmp_path_factory.mktemp("preview-browser")) as running:
         yield running
-
-
-@pytest.fixture(scope="module")
-def browser():
-    require_tool("chromium", Path("/usr/bin/chromium").exists())
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
 
 
 @pytest.fixture

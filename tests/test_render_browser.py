@@ -10,33 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import require_tool
 from tests.test_render import NOW, WEEK, hostile_items, render_seed, sample_settings
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture(scope="module")
-def browser():
-    require_tool("chromium", Path(CHROMIUM).exists())
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield launched
-        launched.close()
 
 
 def open_page(browser, html: str, width: int, scheme: str = "light"):

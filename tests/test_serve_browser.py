@@ -9,11 +9,10 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO, require_tool
+from tests.conftest import REPO
 from tests.test_serve import (
     T0,
     Server,
@@ -27,15 +26,6 @@ from tests.test_serve import (
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 WIDTHS = {"phone": (375, 740), "desktop": (1280, 800)}
 
 
@@ -66,17 +56,6 @@ def store_real_digest(server: Server) -> str:
     with server.engine.begin() as connection:
         digest_store.mark_complete(connection, digest_store.save_digest(connection, rendered, now), now)
     return period.key
-
-
-@pytest.fixture(scope="module")
-def browser():
-    require_tool("chromium", Path("/usr/bin/chromium").exists())
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
 
 
 def open_page(browser, size: str):

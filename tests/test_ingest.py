@@ -111,3 +111,16 @@ def test_bad_urls_are_refused_cleanly(digest, web_root, path, reason):
 def test_only_http_urls_and_local_paths_are_read(digest):
     result = digest("ingest", "file:///etc/passwd")
     assert result.code == 1 and "only files, folders and http(s) URLs" in result.err
+
+
+def test_ingest_and_periods_behave_the_same_on_every_database(digest, any_db_url):
+    on_db = {"DIGEST_DATABASE_URL": any_db_url, "DIGEST_TIMEZONE": "America/New_York"}
+    first = digest("ingest", str(SEEDS), str(DATA / "feed.rss"), extra_env=on_db)
+    assert first.code == 0, first.err
+    again = digest("ingest", str(SEEDS), str(DATA / "feed.rss"), extra_env=on_db)
+    assert "0 new, 0 updated, 12 unchanged" in again.out and "0 new, 0 updated, 2 unchanged" in again.out
+    items = json.loads(digest("items", "--json", "--until", "2024-01-01", extra_env=on_db).out)
+    assert [i["title"] for i in items] == ["Midnight in Paris", "Sunday night in New York"]
+    assert items[1]["published"] == "2023-11-13T04:30:00+00:00"
+    periods = json.loads(digest("periods", "--cadence", "weekly", "--json", extra_env=on_db).out)
+    assert {"cadence": "weekly", "period": "2023-W45"}.items() <= periods[-1].items()

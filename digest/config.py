@@ -23,7 +23,12 @@ from digest.errors import ConfigError
 CADENCES = ("weekly", "monthly")
 
 
-def _text(value: str) -> str:
+def _one_line(value: str) -> str:
+    """For values that end up in mail headers: a line break there would start a new header."""
+    if re.search(r"[\x00-\x1f\x7f]", value.strip()):
+        raise ValueError("must be one line of text, without control characters")
+    if not value.strip():
+        raise ValueError("must not be empty")
     return value.strip()
 
 
@@ -164,7 +169,7 @@ OPTIONS: tuple[Option, ...] = (
         _database_url,
         "SQLAlchemy URL of the store (SQLite file or postgresql+psycopg://...)",
     ),
-    Option("DIGEST_NAME", "name", "Digest", _text, "Newsletter name shown in subject and header"),
+    Option("DIGEST_NAME", "name", "Digest", _one_line, "Newsletter name shown in subject and header"),
     Option(
         "DIGEST_FROM", "from_addr", "", _optional_mailbox, "'Name <address>' of the sender; required for send"
     ),

@@ -71,3 +71,12 @@ def test_readme_documents_every_command():
 def test_python_m_digest_works():
     result = subprocess.run([sys.executable, "-m", "digest", "--version"], capture_output=True, text=True)
     assert result.returncode == 0 and "0.1.0" in result.stdout
+
+
+def test_a_newsletter_name_with_a_line_break_is_refused(digest):
+    result = digest("config", "check", extra_env={"DIGEST_NAME": "News\r\nBcc: victim@example.org"})
+    assert result.code == 2
+    assert (
+        result.err.strip()
+        == "digest: config error: DIGEST_NAME: must be one line of text, without control characters"
+    )

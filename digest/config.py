@@ -101,7 +101,7 @@ def _cron(value: str) -> str:
 
 def _http_url(value: str) -> str:
     value = value.strip().rstrip("/")
-    if not re.match(r"^https?://[^\s/]+", value):
+    if not re.fullmatch(r"https?://[^\s/]+[^\s\x00-\x1f\x7f]*", value):
         raise ValueError(f"must be an http(s) URL, got {value!r}")
     return value
 
@@ -128,6 +128,16 @@ def _mailbox(value: str) -> str:
 
 def _optional_mailbox(value: str) -> str | None:
     return _mailbox(value) if value.strip() else None
+
+
+def _optional_address(value: str) -> str | None:
+    """A bare address (for mailto: List-Unsubscribe), checked like the sender's."""
+    value = value.strip()
+    if not value:
+        return None
+    if not re.fullmatch(r"[^@\s<>()\[\],;:\\\"\x00-\x1f\x7f]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}", value):
+        raise ValueError(f"expected an address like unsubscribe@example.org, got {value!r}")
+    return value
 
 
 def _colour(value: str) -> str:
@@ -274,7 +284,7 @@ OPTIONS: tuple[Option, ...] = (
         "DIGEST_UNSUBSCRIBE_MAILTO",
         "unsubscribe_mailto",
         "",
-        _optional,
+        _optional_address,
         "Optional address for mailto: List-Unsubscribe",
     ),
 )

@@ -80,3 +80,29 @@ def test_a_newsletter_name_with_a_line_break_is_refused(digest):
         result.err.strip()
         == "digest: config error: DIGEST_NAME: must be one line of text, without control characters"
     )
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("DIGEST_BASE_URL", "https://example.org/\r\nBcc: victim@example.org"),
+        ("DIGEST_UNSUBSCRIBE_MAILTO", "leave@example.org>\r\nBcc: victim@example.org"),
+        ("DIGEST_FROM", "News <news@example.org>\nBcc: victim@example.org"),
+    ],
+)
+def test_values_bound_for_mail_headers_cannot_carry_a_line_break(digest, key, value):
+    result = digest("config", "check", extra_env={key: value})
+    assert result.code == 2 and result.err.startswith(f"digest: config error: {key}: ")
+
+
+def test_valid_header_values_are_accepted(digest):
+    result = digest(
+        "config",
+        "check",
+        extra_env={
+            "DIGEST_BASE_URL": "https://news.example.org/digest?x=1",
+            "DIGEST_UNSUBSCRIBE_MAILTO": "leave+news@example.org",
+            "DIGEST_FROM": "Zoë’s News <news@example.org>",
+        },
+    )
+    assert result.code == 0, result.err

@@ -1,10 +1,34 @@
 import click
 
-from digest.commands.common import not_built_yet
+from digest.commands.common import engine, now, settings
 
 
-@click.command(context_settings={"ignore_unknown_options": True})
-@click.argument("args", nargs=-1, type=click.UNPROCESSED)
-def build(args) -> None:
-    """Render one digest to DIR/<cadence>-<period>.html, .txt and .eml. (Not built yet.)"""
-    not_built_yet("`digest build`: rendering (issue: digest rendering)")
+@click.command()
+@click.option(
+    "--cadence",
+    type=click.Choice(["weekly", "monthly"]),
+    default="weekly",
+    show_default=True,
+    help="Which digest.",
+)
+@click.option("--period", "key", metavar="KEY", help="2023-W45 or 2023-11; default: the latest with items.")
+@click.option(
+    "--out",
+    "out_dir",
+    required=True,
+    type=click.Path(file_okay=False),
+    help="Folder to write into (created if missing).",
+)
+def build(cadence: str, key: str | None, out_dir) -> None:
+    """Render one digest to DIR/<cadence>-<period>.html, .txt and .eml, and print the paths.
+
+    The .eml is the complete message a sample subscriber would get, with a sample unsubscribe link.
+
+        digest build --cadence weekly --period 2023-W45 --out build/
+    """
+    from pathlib import Path
+
+    from digest.pipeline import build_files
+
+    for path in build_files(settings(), engine(), cadence, key, Path(out_dir), now()):
+        click.echo(path)

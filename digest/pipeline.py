@@ -1,0 +1,101 @@
+"""The stages in order, from the store to a rendered digest: load a period's items, render them once.
+
+Rendering itself is pure (digest/render/); this module is the edge that reads the store.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime
+from pathlib import Path
+
+from sqlalchemy import Engine
+
+from digest.config import Settings
+from digest.errors import DigestError, EmptyPeriodError
+from digest.mail import make_message_id, prepare_message
+from digest.models import Item, RenderedDigest
+from digest.periods import Period, parse_period, period_of
+from digest.render import render_digest
+from digest.store.items import items_between, published_times
+from digest.tokens import unsubscribe_url
+
+
+def period_items(engine: Engine, period: Period) -> list[Item]:
+    """The period's items, newest first."""
+    with engine.connect() as connection:
+        return list(items_between(connection, period.start, period.end))
+
+
+def render_period(
+    settings: Settings, engine: Engine, cadence: str, period: Period, now: datetime
+) -> RenderedDigest:
+    """Render the digest of `period`; an empty period is an error, never an empty mail."""
+    if period.cadence != cadence:
+        raise ValueError(f"period {period.key} is {period.cadence}, not {cadence}")
+    items = period_items(engine, period)
+    if not items:
+        raise EmptyPeriodError(f"no items in {cadence} {period.key}")
+    return render_digest(settings, period, items, now)
+
+
+def latest_period_with_items(settings: Settings, engine: Engine, cadence: str) -> Period | None:
+    """The newest period of `cadence` that holds an item, or None when the store is empty."""
+    with engine.connect() as connection:
+        times = published_times(connection)
+    return period_of(max(times), cadence, settings.timezone) if times else None
+
+
+# What `digest build` addresses its sample .eml to: a reader who is not on any list.
+SAMPLE_NAME = "Sample Reader"
+SAMPLE_EMAIL = "reader@example.org"
+SAMPLE_SUBSCRIBER_ID = 1
+SAMPLE_SECRET = "sample-secret-for-digest-build-only"
+
+
+def sample_message(settings: Settings, rendered: RenderedDigest, now: datetime) -> bytes:
+    """The message exactly as a subscriber would get it, with a sample recipient and link."""
+    secret = settings.secret_key or SAMPLE_SECRET
+    link = unsubscribe_url(settings.base_url, secret, SAMPLE_SUBSCRIBER_ID)
+    signed = replace(settings, secret_key=secret)
+    message_id = make_message_id(
+        signed, rendered.cadence, rendered.period, SAMPLE_SUBSCRIBER_ID, SAMPLE_EMAIL
+    )
+    prepared = prepare_message(signed, rendered, now)
+    return prepared.for_recipient(SAMPLE_EMAIL, SAMPLE_NAME, SAMPLE_SUBSCRIBER_ID, link, message_id)
+
+
+def choose_period(settings: Settings, engine: Engine, cadence: str, key: str | None) -> Period:
+    """The period named by `key`, or the latest one that has items."""
+    if key:
+        try:
+            return parse_period(cadence, key, settings.timezone)
+        except ValueError as exc:
+            raise DigestError(str(exc)) from None
+    period = latest_period_with_items(settings, engine, cadence)
+    if period is None:
+        raise EmptyPeriodError("no items in the store yet (run `digest ingest` first)")
+    return period
+
+
+def build_files(
+    settings: Settings, engine: Engine, cadence: str, key: str | None, out_dir: Path, now: datetime
+) -> list[Path]:
+    """Render one digest and write DIR/<cadence>-<period>.html, .txt and .eml; return the paths."""
+    period = choose_period(settings, engine, cadence, key)
+    rendered = render_period(settings, engine, cadence, period, now)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    stem = out_dir / f"{cadence}-{period.key}"
+    contents = {
+        ".html": rendered.html.encode(),
+        ".txt": rendered.text.encode(),
+        ".eml": sample_message(settings, rendered, now),
+    }
+    paths = []
+    for suffix, data in contents.items():
+        path = stem.with_suffix(suffix)
+        partial = path.with_name(path.name + ".part")
+        partial.write_bytes(data)
+        partial.replace(path)
+        paths.append(path)
+    return paths

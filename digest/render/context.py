@@ -1,0 +1,224 @@
+"""One context object per digest: everything the HTML and text templates show, already cleaned.
+
+Templates stay dumb: every value here is single-line (titles, names) or split into paragraphs,
+links are http(s) or absent, sanitized HTML is marked safe and nothing else is. The unsubscribe
+URL is a per-render placeholder that render/__init__.py turns into UNSUBSCRIBE_MARK at the very
+end, after removing any copy of the marker that item content smuggled in.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from urllib.parse import urlsplit
+
+from markupsafe import Markup
+
+from digest.config import Settings
+from digest.models import UNSUBSCRIBE_MARK, Item
+from digest.periods import Period, describe
+from digest.render.colors import theme
+from digest.sources.clean import clean_text, html_to_text, safe_url, sanitize_html, single_line
+from digest.tokens import archive_url
+
+SUMMARY_CHARS = 600  # a digest teases; the full text is one click away
+TITLE_CHARS = 300
+PREHEADER_CHARS = 140
+OTHER = "Other"
+_EMPTY_HREF = re.compile(r'\shref=""')
+
+
+@dataclass(frozen=True)
+class ItemView:
+    number: int  # its link's number in the text part's list; 0 when it has no link
+    title: str
+    url: str | None
+    host: str | None
+    date_iso: str
+    author: str | None
+    paragraphs: tuple[str, ...]
+    summary_html: Markup | None
+
+
+@dataclass(frozen=True)
+class Section:
+    title: str | None
+    items: tuple[ItemView, ...]
+
+
+@dataclass(frozen=True)
+class DigestContext:
+    lang: str
+    name: str
+    cadence: str
+    period_key: str
+    period_words: str
+    subject: str
+    preheader: str
+    intro: str
+    sections: tuple[Section, ...]
+    item_count: int
+    shown_count: int
+    more_count: int
+    archive_url: str
+    unsubscribe_url: str
+    footer_text: str
+    postal_address: str | None
+    logo_url: str | None
+    accent: str
+    accent_dark_mode: str
+
+    @property
+    def links(self) -> list[tuple[int, str]]:
+        return [(i.number, i.url) for s in self.sections for i in s.items if i.url]
+
+
+def without_mark(text: str) -> str:
+    """Content must never forge the personal-link marker; removal can expose a new copy, so loop."""
+    while UNSUBSCRIBE_MARK in text:
+        text = text.replace(UNSUBSCRIBE_MARK, "")
+    return text
+
+
+def subject_for(settings: Settings, period: Period) -> str:
+    return single_line(f"{settings.name}: {describe(period)}")
+
+
+def build_context(
+    settings: Settings,
+    period: Period,
+    items: Sequence[Item],
+    unsubscribe_placeholder: str,
+    limit: int | None = None,
+) -> DigestContext:
+    """`items` newest first; the first `limit` (default settings.item_limit) are shown."""
+    limit = settings.item_limit if limit is None else limit
+    shown = items[:limit]
+    sections = _numbered(_sections([_item_view(i, settings) for i in shown], [i.category for i in shown]))
+    words = describe(period)
+    return DigestContext(
+        lang="en",
+        name=single_line(settings.name),
+        cadence=period.cadence,
+        period_key=period.key,
+        period_words=words,
+        subject=subject_for(settings, period),
+        preheader=_preheader(items),
+        intro=_intro(len(items), period.cadence),
+        sections=sections,
+        item_count=len(items),
+        shown_count=len(shown),
+        more_count=len(items) - len(shown),
+        archive_url=archive_url(settings.base_url, period.cadence, period.key),
+        unsubscribe_url=unsubscribe_placeholder,
+        footer_text=single_line(settings.footer_text) or _default_footer(settings, period.cadence),
+        postal_address=single_line(settings.postal_address) or None,
+        logo_url=settings.logo_url,
+        **theme(settings.brand_color),
+    )
+
+
+def _item_view(item: Item, settings: Settings) -> ItemView:
+    url = safe_url(without_mark(item.url or ""))
+    title = _shorten(without_mark(single_line(item.title)), TITLE_CHARS) or "(untitled)"
+    paragraphs, summary_html = _summary(item)
+    published = item.published.astimezone(settings.timezone) if item.published else None
+    return ItemView(
+        number=0,
+        title=title,
+        url=url,
+        host=_host(url),
+        date_iso=published.date().isoformat() if published else "",
+        author=without_mark(single_line(item.author)) or None,
+        paragraphs=paragraphs,
+        summary_html=summary_html,
+    )
+
+
+def _summary(item: Item) -> tuple[tuple[str, ...], Markup | None]:
+    """Sanitized HTML when the item has it and it is short; otherwise text paragraphs, shortened."""
+    if item.summary_html:
+        safe = _EMPTY_HREF.sub("", without_mark(sanitize_html(item.summary_html)))
+        text = html_to_text(safe)
+        if len(text) <= SUMMARY_CHARS:
+            return tuple(text.split("\n\n")) if text else (), Markup(safe) if safe else None
+        return _paragraphs(text), None
+    return _paragraphs(clean_text(without_mark(item.summary))), None
+
+
+def _paragraphs(text: str) -> tuple[str, ...]:
+    kept: list[str] = []
+    budget = SUMMARY_CHARS
+    for paragraph in text.split("\n\n"):
+        if not paragraph or budget <= 0:
+            break
+        if len(paragraph) > budget:
+            kept.append(_shorten(paragraph, budget))
+            break
+        kept.append(paragraph)
+        budget -= len(paragraph)
+    return tuple(kept)
+
+
+def _shorten(text: str, limit: int) -> str:
+    if len(text) <= limit:
+        return text
+    cut = text[:limit]
+    space = cut.rfind(" ")
+    if space > limit * 0.6:
+        cut = cut[:space]
+    return cut.rstrip(" ,;:.-–—") + "…"
+
+
+def _host(url: str | None) -> str | None:
+    if not url:
+        return None
+    host = (urlsplit(url).hostname or "").removeprefix("www.")
+    return host or None
+
+
+def _numbered(sections: tuple[Section, ...]) -> tuple[Section, ...]:
+    """Number the links in reading order, across sections, for the text part's link list."""
+    number = 0
+
+    def numbered(view: ItemView) -> ItemView:
+        nonlocal number
+        if not view.url:
+            return view
+        number += 1
+        return replace(view, number=number)
+
+    return tuple(Section(s.title, tuple(numbered(v) for v in s.items)) for s in sections)
+
+
+def _sections(views: list[ItemView], categories: list[str | None]) -> tuple[Section, ...]:
+    """Sections in order of their newest item; items without a category last, as 'Other'."""
+    names = [single_line(c) or None for c in categories]
+    if not any(names):
+        return (Section(None, tuple(views)),) if views else ()
+    order: dict[str, list[ItemView]] = {}
+    for name, view in zip(names, views, strict=True):
+        order.setdefault(name or OTHER, []).append(view)
+    if OTHER in order and None in names:
+        order[OTHER] = order.pop(OTHER)
+    return tuple(Section(name, tuple(group)) for name, group in order.items())
+
+
+def _preheader(items: Sequence[Item]) -> str:
+    titles = [without_mark(single_line(i.title)) for i in items[:3]]
+    text = f"{_count(len(items))}: " + " · ".join(t for t in titles if t)
+    return _shorten(text, PREHEADER_CHARS)
+
+
+def _count(n: int) -> str:
+    return f"{n} article" if n == 1 else f"{n} articles"
+
+
+def _intro(n: int, cadence: str) -> str:
+    return f"{_count(n)} this {'week' if cadence == 'weekly' else 'month'}."
+
+
+def _default_footer(settings: Settings, cadence: str) -> str:
+    name = single_line(settings.name)
+    return f"You get this email because you subscribed to the {cadence} edition of {name}."

@@ -1,0 +1,82 @@
+"""MJML to mail-ready HTML: compile, check what mjml-python does not, inline the theme CSS.
+
+mjml-python validates nothing (bad MJML is a bare ValueError, unknown tags pass through silently),
+so unknown `mj-*` tags are caught here and both are reported with the template's name. premailer
+inlines only the theme stylesheet: MJML's own <style> blocks and our head.css (dark mode, phone
+rules) are marked `data-premailer="ignore"` so they stay as written, `!important` included, and
+are never re-serialized by cssutils. Nothing is fetched: no web fonts, no remote stylesheets.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+
+from mjml import mjml2html
+from premailer import Premailer
+
+from digest.errors import DigestError
+
+# Every tag of MJML 4; mjml-python passes anything else through as if it were HTML.
+_TAG_NAMES = (
+    "mjml mj-head mj-body mj-attributes mj-all mj-class mj-breakpoint mj-font mj-html-attributes "
+    "mj-html-attribute mj-selector mj-preview mj-style mj-title mj-accordion mj-accordion-element "
+    "mj-accordion-title mj-accordion-text mj-button mj-carousel mj-carousel-image mj-column "
+    "mj-divider mj-group mj-hero mj-image mj-navbar mj-navbar-link mj-raw mj-section mj-social "
+    "mj-social-element mj-spacer mj-table mj-text mj-wrapper mj-include"
+)
+MJML_TAGS = frozenset(_TAG_NAMES.split())
+_MJ_TAG = re.compile(r"<(mj-[\w-]+|mjml)\b", re.IGNORECASE)
+_STYLE_OPEN = re.compile(r"<style\b", re.IGNORECASE)
+_FONT_LINK = re.compile(
+    r"<link\b[^>]*fonts\.googleapis\.com[^>]*>|@import url\([^)]*fonts\.googleapis[^)]*\);?"
+)
+_DOCTYPE = re.compile(r"^\s*<!doctype[^>]*>\s*", re.IGNORECASE)
+
+
+def check_mjml(source: str, template: str) -> None:
+    for match in _MJ_TAG.finditer(source):
+        tag = match.group(1).lower()
+        if tag not in MJML_TAGS:
+            line = source.count("\n", 0, match.start()) + 1
+            text = source.splitlines()[line - 1].strip()[:80]
+            raise DigestError(
+                f"template {template}: unknown MJML tag <{tag}> (line {line} of the rendered MJML: {text!r})"
+            )
+
+
+def compile_mjml(source: str, template: str) -> str:
+    check_mjml(source, template)
+    try:
+        html = mjml2html(source, disable_comments=True, fonts={})
+    except ValueError as exc:
+        raise DigestError(f"template {template}: invalid MJML: {exc}{_where(source, str(exc))}") from None
+    return _FONT_LINK.sub("", html)
+
+
+def _where(source: str, message: str) -> str:
+    """mjml-python reports a character position; a line of the rendered MJML is easier to find."""
+    found = re.search(r"position (\d+)", message)
+    if not found:
+        return ""
+    line = source.count("\n", 0, int(found.group(1))) + 1
+    return f" (line {line} of the rendered MJML: {source.splitlines()[line - 1].strip()[:80]!r})"
+
+
+def inline_css(html: str, css: str) -> str:
+    """Inline `css` into the elements; leave every <style> already in the page untouched."""
+    html = _STYLE_OPEN.sub('<style data-premailer="ignore"', html)
+    inlined = Premailer(
+        html,
+        css_text=css,
+        allow_network=False,
+        allow_loading_external_files=False,
+        strip_important=False,
+        keep_style_tags=False,
+        disable_leftover_css=True,
+        remove_classes=False,
+        disable_validation=True,
+        cssutils_logging_level=logging.CRITICAL,
+    ).transform(pretty_print=False)
+    inlined = inlined.replace(' data-premailer="ignore"', "")
+    return "<!doctype html>\n" + _DOCTYPE.sub("", inlined)

@@ -1,0 +1,82 @@
+"""The Jinja2 environment: one search list (override folder, then the built-in theme), escaping on.
+
+Autoescape is on for every markup template (.mjml, .html, .xml, and any name we do not know);
+only the text part (.txt) and stylesheets (.css) render unescaped, and what they show is plain,
+single-line text or validated colours. StrictUndefined turns a typo into an error, and every
+template error becomes a DigestError naming the file and line, never a traceback.
+"""
+
+from __future__ import annotations
+
+import importlib.resources
+import textwrap
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import jinja2
+
+from digest.errors import DigestError
+
+WIDTH = 78
+
+
+def builtin_dir() -> Path:
+    return Path(str(importlib.resources.files("digest.templates")))
+
+
+def _autoescape(name: str | None) -> bool:
+    return not (name or "").endswith((".txt", ".css"))
+
+
+def environment(override_dir: Path | None) -> jinja2.Environment:
+    """Files in `override_dir` win by name; anything it lacks comes from the built-in theme."""
+    search = [str(override_dir)] if override_dir else []
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader([*search, str(builtin_dir())]),
+        autoescape=_autoescape,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        auto_reload=False,
+    )
+    env.filters["wrap"] = wrap
+    return env
+
+
+def render(env: jinja2.Environment, name: str, **values: Any) -> str:
+    try:
+        return env.get_template(name).render(**values)
+    except jinja2.TemplateSyntaxError as exc:
+        where = f"{exc.filename or exc.name or name}:{exc.lineno}"
+        raise DigestError(f"template {where}: {exc.message}") from None
+    except jinja2.TemplateNotFound as exc:
+        raise DigestError(f"template {exc.name} not found (needed by {name})") from None
+    except Exception as exc:  # undefined names, bad filters, errors in template expressions
+        raise DigestError(f"template {_location(exc.__traceback__, env) or name}: {exc}") from None
+
+
+def _location(tb: TracebackType | None, env: jinja2.Environment) -> str | None:
+    """The innermost template frame: Jinja rewrites tracebacks so they carry template file and line."""
+    roots = tuple(str(p) for p in env.loader.searchpath)  # type: ignore[union-attr]
+    found = None
+    while tb is not None:
+        filename = tb.tb_frame.f_code.co_filename
+        if filename.startswith(roots):
+            found = f"{filename}:{tb.tb_lineno}"
+        tb = tb.tb_next
+    return found
+
+
+def wrap(text: str, width: int = WIDTH, indent: str = "", first: str | None = None) -> str:
+    """Wrap prose for the text part; words longer than a line are split so no line overflows."""
+    first = indent if first is None else first
+    return textwrap.fill(
+        text,
+        width=width,
+        initial_indent=first,
+        subsequent_indent=indent,
+        break_long_words=True,
+        break_on_hyphens=False,
+    )

@@ -1,10 +1,116 @@
+"""`digest send`: parse, call digest.send, print a summary. Exit 1 while recipients are still owed."""
+
+from __future__ import annotations
+
+import signal
+import sys
+import threading
+from contextlib import contextmanager
+
 import click
 
-from digest.commands.common import not_built_yet
+from digest.commands.common import engine, now, settings
 
 
-@click.command(context_settings={"ignore_unknown_options": True})
-@click.argument("args", nargs=-1, type=click.UNPROCESSED)
-def send(args) -> None:
-    """Send one digest to that cadence's active subscribers. (Not built yet.)"""
-    not_built_yet("`digest send`: sending")
+@click.command()
+@click.option("--cadence", type=click.Choice(["weekly", "monthly"]), default="weekly", show_default=True)
+@click.option(
+    "--period", "period_key", metavar="KEY", help="2023-W45 or 2023-11 (default: the last complete one)."
+)
+@click.option("--dry-run", is_flag=True, help="List who would get the digest; send nothing.")
+@click.option(
+    "--to", "to", metavar="EMAIL", help="Send one test copy to EMAIL, outside the list and the log."
+)
+def send(cadence: str, period_key: str | None, dry_run: bool, to: str | None) -> None:
+    """Send one digest to that cadence's active subscribers who have not had it yet.
+
+    Safe to rerun: only recipients still owed the digest get it. Exits 1 while some are still owed
+    (a rerun finishes them).
+
+    digest send --cadence weekly --period 2023-W45 --dry-run
+    """
+    from digest import send as sending
+    from digest.periods import last_complete, parse_period
+
+    config, when = settings(), now()
+    try:
+        period = parse_period(cadence, period_key, config.timezone) if period_key else None
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--period") from None
+    period = period or last_complete(cadence, when, config.timezone)
+    if to:
+        mid = sending.send_test_copy(config, engine(), cadence, period, when, to)
+        click.echo(f"sent a test copy of {cadence} {period.key} to {to} ({mid})")
+        return
+    if dry_run:
+        _dry_run(sending.dry_run(config, engine(), cadence, period, when), cadence, period.key)
+        return
+    stop = threading.Event()
+    with _stop_on_signals(stop), _progress() as progress:
+        try:
+            report = sending.send_period(
+                config, engine(), cadence, period, when, stop_event=stop, progress=progress
+            )
+        except sending.SendAborted as exc:
+            if getattr(exc, "report", None):
+                _summary(exc.report)
+            raise
+    _summary(report)
+    if not report.complete:
+        sys.exit(1)
+
+
+def _dry_run(plan, cadence: str, key: str) -> None:
+    count = 0
+    for row in plan.recipients:
+        count += 1
+        click.echo(f"{row.email}\t{row.name or ''}")
+    state = "" if plan.stored else " (not stored yet: rendered for this dry run)"
+    click.echo(
+        f"dry run: {cadence} {key} \u201c{plan.subject}\u201d{state} would go to {count} recipients", err=True
+    )
+
+
+def _summary(report) -> None:
+    status = "complete" if report.complete else f"{report.pending} still owed (rerun to finish)"
+    click.echo(
+        f"{report.cadence} {report.period}: sent {report.sent}, failed {report.failed}, "
+        f"skipped {report.skipped}, already sent {report.already_sent}, retried {report.retried}; "
+        f"{report.elapsed:.1f}s, {report.rate:.0f} msg/s via {report.transport}; {status}"
+    )
+    for email, reason in report.failures[:20]:
+        click.echo(f"  failed: {email}: {reason}", err=True)
+
+
+@contextmanager
+def _stop_on_signals(stop: threading.Event):
+    """SIGTERM and Ctrl-C finish the messages in flight, record them, and leave the rest pending."""
+    previous = {s: signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGINT)}
+
+    def handler(signum, frame):
+        stop.set()
+
+    for sig in previous:
+        signal.signal(sig, handler)
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+@contextmanager
+def _progress():
+    if not sys.stderr.isatty():
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import Progress
+
+    with Progress(console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task("sending", total=None)
+
+        def update(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        yield update

@@ -1,36 +1,114 @@
+"""`digest subscribers ...`: thin wrappers around digest/subscribers.py."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
 import click
 
-from digest.commands.common import not_built_yet
+from digest.commands.common import engine, json_option, now, print_json
+
+CADENCE = click.Choice(["weekly", "monthly"], case_sensitive=False)
 
 
 @click.group()
 def subscribers() -> None:
-    """Manage subscribers: add, import, list, remove. (Not built yet.)"""
+    """Manage subscribers: add, import, list, remove, export.
+
+    digest subscribers add ann@example.org --name "Ann" --cadence monthly
+    """
 
 
-@subscribers.command(context_settings={"ignore_unknown_options": True})
-@click.argument("args", nargs=-1, type=click.UNPROCESSED)
-def add(args) -> None:
-    """Add or re-activate a subscriber. (Not built yet.)"""
-    not_built_yet("`digest subscribers add`")
+@subscribers.command()
+@click.argument("email")
+@click.option("--name", help="Display name used in the To header.")
+@click.option("--cadence", type=CADENCE, default="weekly", show_default=True)
+def add(email: str, name: str | None, cadence: str) -> None:
+    """Add a subscriber, or re-activate one who had unsubscribed or bounced.
+
+    digest subscribers add ann@example.org --name "Ann Smith" --cadence weekly
+    """
+    from digest.subscribers import add_subscriber
+
+    row, action = add_subscriber(engine(), email, name, cadence, now())
+    click.echo(f"{action}: {row.email} ({row.cadence}, {row.status})")
 
 
-@subscribers.command(name="import", context_settings={"ignore_unknown_options": True})
-@click.argument("args", nargs=-1, type=click.UNPROCESSED)
-def import_(args) -> None:
-    """Import subscribers from a CSV file. (Not built yet.)"""
-    not_built_yet("`digest subscribers import`")
+@subscribers.command(name="import")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+def import_(file: Path) -> None:
+    """Import subscribers from a CSV file with a header row: email,name,cadence.
+
+    Bad rows are reported with their line number and skipped; addresses that unsubscribed (or
+    bounced) stay that way.
+
+    digest subscribers import people.csv
+    """
+    from digest.subscribers import import_csv
+
+    report = import_csv(engine(), file, now())
+    for line, reason in report.errors:
+        click.echo(f"{file}:{line}: skipped: {reason}", err=True)
+    click.echo(
+        f"added {report.added}, updated {report.updated}, unchanged {report.unchanged}, "
+        f"kept unsubscribed {report.kept_unsubscribed}, skipped {len(report.errors)}"
+    )
 
 
-@subscribers.command(name="list", context_settings={"ignore_unknown_options": True})
-@click.argument("args", nargs=-1, type=click.UNPROCESSED)
-def list_(args) -> None:
-    """List subscribers. (Not built yet.)"""
-    not_built_yet("`digest subscribers list`")
+@subscribers.command(name="list")
+@click.option("--cadence", type=CADENCE)
+@click.option("--status", type=click.Choice(["active", "unsubscribed", "bounced"]))
+@json_option
+def list_(cadence: str | None, status: str | None, as_json: bool) -> None:
+    """List subscribers (all, or one cadence / status).
+
+    digest subscribers list --cadence weekly --json
+    """
+    from digest.subscribers import as_dict, list_subscribers
+
+    rows = list_subscribers(engine(), cadence, status)
+    if as_json:
+        print_json([as_dict(row) for row in rows])
+        return
+    count = 0
+    for row in rows:
+        count += 1
+        click.echo(f"{row.email:<40} {row.cadence:<8} {row.status:<13} {row.name or ''}")
+    click.echo(f"{count} subscribers", err=True)
 
 
-@subscribers.command(context_settings={"ignore_unknown_options": True})
-@click.argument("args", nargs=-1, type=click.UNPROCESSED)
-def remove(args) -> None:
-    """Unsubscribe an address. (Not built yet.)"""
-    not_built_yet("`digest subscribers remove`")
+@subscribers.command()
+@click.argument("email")
+def remove(email: str) -> None:
+    """Unsubscribe an address: no more mail, and a later import does not bring it back.
+
+    digest subscribers remove ann@example.org
+    """
+    from digest.subscribers import remove_subscriber
+
+    row = remove_subscriber(engine(), email, now())
+    click.echo(f"unsubscribed: {row.email}")
+
+
+@subscribers.command()
+@click.option(
+    "--out", type=click.Path(dir_okay=False, path_type=Path), help="File to write (default stdout)."
+)
+@click.option("--cadence", type=CADENCE)
+@click.option("--status", type=click.Choice(["active", "unsubscribed", "bounced"]))
+def export(out: Path | None, cadence: str | None, status: str | None) -> None:
+    """Export subscribers as CSV (email,name,cadence,status,created_at); re-importable.
+
+    digest subscribers export --out subscribers.csv
+    """
+    from digest.subscribers import export_csv
+
+    if out is None:
+        export_csv(engine(), sys.stdout, cadence, status)
+        return
+    tmp = out.with_name(out.name + ".tmp")
+    with tmp.open("w", encoding="utf-8", newline="") as handle:
+        count = export_csv(engine(), handle, cadence, status)
+    tmp.replace(out)
+    click.echo(f"exported {count} subscribers to {out}", err=True)

@@ -20,6 +20,8 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    inspect,
+    text,
 )
 
 
@@ -79,6 +81,7 @@ subscribers = Table(
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("email", String(320), nullable=False, unique=True),
+    Column("email_key", String(320), unique=True),  # lowercase: duplicates are found case-insensitively
     Column("name", Text),
     Column("cadence", String(16), nullable=False),
     Column("status", String(16), nullable=False),
@@ -128,5 +131,15 @@ def _create_v1(connection) -> None:
     metadata.create_all(connection, tables=[items, subscribers, digests, deliveries])
 
 
+def _subscriber_email_key_v2(connection) -> None:
+    """v1 stores that predate `email_key` get it, filled from the stored (normalized) email."""
+    columns = {c["name"] for c in inspect(connection).get_columns("subscribers")}
+    if "email_key" in columns:  # created by v1 from the current table definition
+        return
+    connection.execute(text("ALTER TABLE subscribers ADD COLUMN email_key VARCHAR(320)"))
+    connection.execute(text("UPDATE subscribers SET email_key = lower(email)"))
+    connection.execute(text("CREATE UNIQUE INDEX ux_subscribers_email_key ON subscribers (email_key)"))
+
+
 # Append only: each entry upgrades an existing database by one version, in one transaction.
-MIGRATIONS = [_create_v1]
+MIGRATIONS = [_create_v1, _subscriber_email_key_v2]

@@ -1,11 +1,12 @@
-"""Subscribers in the store. Emails are stored normalized (see digest/subscribers.py when present)."""
+"""Subscribers in the store. Emails are stored normalized (digest/subscribers.py); `email_key` is
+the lowercase form that finds duplicates case-insensitively."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import datetime
 
-from sqlalchemy import Connection, Row, insert, select, update
+from sqlalchemy import Connection, Row, func, insert, select, update
 
 from digest.store.schema import subscribers
 
@@ -17,7 +18,8 @@ def get_by_id(connection: Connection, subscriber_id: int) -> Row | None:
 
 
 def get_by_email(connection: Connection, email: str) -> Row | None:
-    return connection.execute(select(subscribers).where(subscribers.c.email == email)).first()
+    """Case-insensitive: `Ann@Example.org` and `ann@example.org` are one subscriber."""
+    return connection.execute(select(subscribers).where(subscribers.c.email_key == email.lower())).first()
 
 
 def insert_subscriber(
@@ -26,6 +28,7 @@ def insert_subscriber(
     result = connection.execute(
         insert(subscribers).values(
             email=email,
+            email_key=email.lower(),
             name=name,
             cadence=cadence,
             status="active",
@@ -60,3 +63,44 @@ def iter_subscribers(
     if status:
         query = query.where(subscribers.c.status == status)
     yield from connection.execution_options(yield_per=1000).execute(query)
+
+
+def count_by_status(connection: Connection, cadence: str | None = None) -> dict[str, int]:
+    query = select(subscribers.c.status, func.count()).group_by(subscribers.c.status)
+    if cadence:
+        query = query.where(subscribers.c.cadence == cadence)
+    return {status: count for status, count in connection.execute(query)}
+
+
+def active_ids_after(connection: Connection, cadence: str, after_id: int, limit: int) -> list[Row]:
+    """One page of active subscribers of a cadence, by id: streaming without holding a cursor."""
+    query = (
+        select(subscribers.c.id, subscribers.c.email)
+        .where(
+            subscribers.c.cadence == cadence,
+            subscribers.c.status == "active",
+            subscribers.c.id > after_id,
+        )
+        .order_by(subscribers.c.id)
+        .limit(limit)
+    )
+    return list(connection.execute(query))
+
+
+def record_bounce(connection: Connection, subscriber_id: int, limit: int, now: datetime) -> bool:
+    """Count a permanent failure; True when it made the subscriber `bounced`."""
+    connection.execute(
+        update(subscribers)
+        .where(subscribers.c.id == subscriber_id)
+        .values(bounce_count=subscribers.c.bounce_count + 1, updated_at=now)
+    )
+    result = connection.execute(
+        update(subscribers)
+        .where(
+            subscribers.c.id == subscriber_id,
+            subscribers.c.status == "active",
+            subscribers.c.bounce_count >= limit,
+        )
+        .values(status="bounced", updated_at=now)
+    )
+    return result.rowcount == 1

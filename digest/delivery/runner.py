@@ -1,0 +1,286 @@
+"""One send run: claim rows, send them on N reused connections, record outcomes in group commits.
+
+The promise after a crash (SIGKILL included) rests on one rule: a worker gets its next message only
+after the outcome of its previous one is committed. So at any instant at most `concurrency`
+messages are sent-but-unrecorded, and those are the only ones a rerun can send twice. Outcomes that
+finish together are committed in one transaction (group commit), which keeps the log's cost per
+message small without widening that window.
+
+Only the main thread touches the database; worker threads build bytes and talk SMTP.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import random
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from sqlalchemy import Engine
+
+from digest.delivery.claims import claimer_is_gone, new_run_id
+from digest.errors import DigestError
+from digest.store import deliveries as log
+from digest.transport import Connection, DeliveryError, Transport
+
+MAX_TRIES = 5  # per row and run; after that the row goes back to pending for the next run
+BACKOFF_BASE = 0.2  # seconds; doubled per try, with +-50% jitter
+BACKOFF_CAP = 10.0
+WAIT_FOR_OTHERS = 0.2  # poll interval while another live run finishes its claims
+
+
+@dataclass
+class Job:
+    row: log.Claimed
+    message_id: str
+    tries: int = 0
+
+
+@dataclass
+class Outcome:
+    job: Job
+    kind: str  # "sent", "temporary", "permanent", "fatal"
+    reason: str = ""
+
+
+@dataclass
+class RunStats:
+    sent: int = 0
+    failed: int = 0
+    bounced: int = 0
+    retried: int = 0
+    released: int = 0
+    failures: list[tuple[str, str]] = field(default_factory=list)
+
+
+class SendAborted(DigestError):
+    """The server keeps failing (down, refusing the login...): stop, leave the rest pending."""
+
+
+class RateLimiter:
+    def __init__(self, rate: float):
+        self.interval = 1.0 / rate if rate > 0 else 0.0
+        self.next_at = time.monotonic()
+
+    def delay(self) -> float:
+        return max(0.0, self.next_at - time.monotonic()) if self.interval else 0.0
+
+    def take(self) -> None:
+        if self.interval:
+            self.next_at = max(self.next_at, time.monotonic() - self.interval) + self.interval
+
+
+def backoff(tries: int) -> float:
+    delay = min(BACKOFF_CAP, BACKOFF_BASE * 2 ** (tries - 1))
+    return delay * random.uniform(0.5, 1.5)
+
+
+def claim_size(concurrency: int, rate: float) -> int:
+    """Small enough that a claimed batch is sent within about half a minute, even rate-limited."""
+    size = max(8, concurrency * 8)
+    return max(1, min(size, int(rate * 30))) if rate > 0 else size
+
+
+class Runner:
+    def __init__(
+        self,
+        engine: Engine,
+        transport: Transport,
+        digest_id: int,
+        build: Callable[[Job], bytes],
+        make_job: Callable[[log.Claimed], Job],
+        sender: str,
+        concurrency: int,
+        rate: float,
+        bounce_limit: int,
+        stop_event: threading.Event | None = None,
+        progress: Callable[[int], None] | None = None,
+    ):
+        self.engine, self.transport, self.digest_id = engine, transport, digest_id
+        self.build, self.make_job, self.sender = build, make_job, sender
+        self.concurrency, self.bounce_limit = concurrency, bounce_limit
+        self.limiter = RateLimiter(rate)
+        self.batch = claim_size(concurrency, rate)
+        self.stop_event = stop_event or threading.Event()
+        self.progress = progress or (lambda n: None)
+        self.run_id = new_run_id()
+        self.stats = RunStats()
+        self.buffer: deque[Job] = deque()
+        self.retries: list[tuple[float, int, Job]] = []
+        self.order = itertools.count()
+        self.recent: deque[bool] = deque(maxlen=max(10, 3 * concurrency))
+        self.abort: str | None = None
+        self.quiet_until = 0.0
+        self.exhausted: list[int] = []  # rows that ran out of tries: released when the run ends
+        self.local = threading.local()
+        self.connections: list[Connection] = []
+        self.connections_lock = threading.Lock()
+
+    # --- the loop ------------------------------------------------------------------------------
+
+    def run(self) -> RunStats:
+        self._recover()
+        inflight: dict[Future, Job] = {}
+        try:
+            with ThreadPoolExecutor(self.concurrency, thread_name_prefix="digest-send") as pool:
+                while True:
+                    if not self._stopping():
+                        self._fill(pool, inflight)
+                    if inflight:
+                        done, _ = wait(inflight, timeout=0.5, return_when=FIRST_COMPLETED)
+                        self._record([f.result() for f in done])
+                        for future in done:
+                            inflight.pop(future)
+                    elif self._stopping() or not self._idle():
+                        break
+        finally:
+            self._close_connections()
+            self._give_back()
+        if self.abort:
+            raise SendAborted(self.abort)
+        return self.stats
+
+    def _stopping(self) -> bool:
+        return self.abort is not None or self.stop_event.is_set()
+
+    def _fill(self, pool: ThreadPoolExecutor, inflight: dict[Future, Job]) -> None:
+        while len(inflight) < self.concurrency and not self._stopping():
+            job = self._next_job()
+            if job is None:
+                return
+            pause = self.limiter.delay()
+            if pause:
+                self.buffer.appendleft(job)
+                if inflight:  # let finished work be recorded meanwhile
+                    return
+                self.stop_event.wait(pause)
+                continue
+            self.limiter.take()
+            inflight[pool.submit(self._deliver, job)] = job
+
+    def _next_job(self) -> Job | None:
+        if self.retries and self.retries[0][0] <= time.monotonic():
+            return heapq.heappop(self.retries)[2]
+        if not self.buffer and time.monotonic() >= self.quiet_until:
+            self._claim()
+        return self.buffer.popleft() if self.buffer else None
+
+    def _idle(self) -> bool:
+        """Nothing in flight: wait for a retry, take back dead claims, or wait for live ones.
+        False when there is nothing left to do."""
+        if self.retries:
+            self.stop_event.wait(max(0.0, min(self.retries[0][0] - time.monotonic(), 1.0)))
+            return True
+        self._claim()
+        if self.buffer:
+            return True
+        with self.engine.begin() as connection:
+            others = log.claims_of_others(connection, self.digest_id, self.run_id)
+            gone = [o.claimed_by for o in others if claimer_is_gone(o.claimed_by, o.since, _now())]
+            if gone:
+                log.release_claims_of(connection, self.digest_id, gone)
+                return True
+        if others:
+            self.stop_event.wait(WAIT_FOR_OTHERS)
+            return True
+        return False
+
+    # --- database ------------------------------------------------------------------------------
+
+    def _recover(self) -> None:
+        with self.engine.begin() as connection:
+            log.skip_departed(connection, self.digest_id, _now())
+            others = log.claims_of_others(connection, self.digest_id, self.run_id)
+            gone = [o.claimed_by for o in others if claimer_is_gone(o.claimed_by, o.since, _now())]
+            log.release_claims_of(connection, self.digest_id, gone)
+
+    def _claim(self) -> None:
+        with self.engine.begin() as connection:
+            rows = log.claim(connection, self.digest_id, self.run_id, self.batch, _now())
+        # Nothing left to claim: don't ask again on every completion, only now and then.
+        self.quiet_until = 0.0 if rows else time.monotonic() + WAIT_FOR_OTHERS
+        self.buffer.extend(self.make_job(row) for row in rows)
+
+    def _record(self, outcomes: list[Outcome]) -> None:
+        """One transaction for every outcome that finished together (group commit)."""
+        now = _now()
+        with self.engine.begin() as connection:
+            for outcome in outcomes:
+                job = outcome.job
+                if outcome.kind == "sent":
+                    log.mark_sent(connection, job.row.id, job.message_id, now)
+                elif outcome.kind == "permanent":
+                    if log.mark_failed(connection, job.row, outcome.reason, self.bounce_limit, now):
+                        self.stats.bounced += 1
+                else:
+                    log.note_attempt(connection, job.row.id, outcome.reason)
+                    job.tries += 1
+                    if outcome.kind == "temporary" and job.tries < MAX_TRIES and not self._stopping():
+                        due = time.monotonic() + backoff(job.tries)
+                        heapq.heappush(self.retries, (due, next(self.order), job))
+                        self.stats.retried += 1
+                    else:
+                        self.exhausted.append(job.row.id)
+        self._account(outcomes)
+
+    def _account(self, outcomes: list[Outcome]) -> None:
+        for outcome in outcomes:
+            self.recent.append(outcome.kind == "sent")
+            if outcome.kind == "sent":
+                self.stats.sent += 1
+            elif outcome.kind == "permanent":
+                self.stats.failed += 1
+                if len(self.stats.failures) < 100:
+                    self.stats.failures.append((outcome.job.row.email, outcome.reason))
+            elif outcome.kind == "fatal" and self.abort is None:
+                self.abort = f"stopped: {outcome.reason}"
+        if self.abort is None and len(self.recent) == self.recent.maxlen and not any(self.recent):
+            self.abort = (
+                f"stopped after {len(self.recent)} failed attempts in a row "
+                f"(last: {outcomes[-1].reason}); the rest stays pending for the next run"
+            )
+        self.progress(sum(o.kind in ("sent", "permanent") for o in outcomes))
+
+    def _give_back(self) -> None:
+        """Rows this run claimed but did not finish go back to pending (stop, abort, error)."""
+        ids = [job.row.id for job in self.buffer] + [job.row.id for _, _, job in self.retries]
+        ids += self.exhausted
+        self.buffer.clear()
+        self.retries.clear()
+        with self.engine.begin() as connection:
+            self.stats.released += log.release(connection, ids, self.run_id)
+
+    # --- worker threads ------------------------------------------------------------------------
+
+    def _deliver(self, job: Job) -> Outcome:
+        connection = self._connection()
+        try:
+            message = self.build(job)
+            connection.send(self.sender, job.row.email, message, job.message_id)
+        except DeliveryError as exc:
+            return Outcome(job, exc.kind, exc.reason)
+        except Exception as exc:  # a bug must not lose the row: count it as a failed try
+            return Outcome(job, "temporary", f"{exc.__class__.__name__}: {exc}")
+        return Outcome(job, "sent")
+
+    def _connection(self) -> Connection:
+        connection = getattr(self.local, "connection", None)
+        if connection is None:
+            connection = self.local.connection = self.transport.connect()
+            with self.connections_lock:
+                self.connections.append(connection)
+        return connection
+
+    def _close_connections(self) -> None:
+        for connection in self.connections:
+            connection.close()
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)

@@ -1,0 +1,222 @@
+"""The delivery log: one row per (digest, subscriber), the record that makes a send safe to repeat.
+
+States: pending -> sending (claimed by one run) -> sent | failed (5xx, never retried) | skipped
+(the subscriber left before their turn). A claim is an UPDATE guarded by `state = 'pending'`, so
+two runs can never both own a row: on SQLite every transaction is BEGIN IMMEDIATE (one writer at a
+time), on PostgreSQL the candidate rows are locked with FOR UPDATE SKIP LOCKED and the guard is
+re-checked after any wait.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Connection, Engine, Row, and_, exists, func, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from digest.store import subscribers as subscriber_store
+from digest.store.schema import deliveries, subscribers
+
+DONE = ("sent", "failed", "skipped")
+
+
+def _insert_ignoring_duplicates(connection: Connection):
+    dialect = connection.dialect.name
+    if dialect == "postgresql":
+        return postgresql.insert(deliveries).on_conflict_do_nothing()
+    if dialect == "sqlite":
+        return sqlite.insert(deliveries).on_conflict_do_nothing()
+    return insert(deliveries).prefix_with("IGNORE")  # MySQL-like: best effort
+
+
+def queue_deliveries(engine: Engine, digest_id: int, cadence: str, page: int = 500) -> int:
+    """A pending row for every active subscriber of the cadence who has none yet for this digest.
+
+    Subscribers are read a page at a time by id and each page is its own short transaction, so a
+    list of any size streams through and concurrent runs never wait long on each other."""
+    queued, after = 0, 0
+    while True:
+        with engine.begin() as connection:
+            rows = subscriber_store.active_ids_after(connection, cadence, after, page)
+            if not rows:
+                return queued
+            after = rows[-1].id
+            values = [
+                {
+                    "digest_id": digest_id,
+                    "subscriber_id": r.id,
+                    "email": r.email,
+                    "state": "pending",
+                    "attempts": 0,
+                }
+                for r in rows
+            ]
+            result = connection.execute(_insert_ignoring_duplicates(connection), values)
+            queued += max(result.rowcount, 0)
+
+
+@dataclass(frozen=True)
+class Claimed:
+    id: int
+    subscriber_id: int
+    email: str
+    name: str | None
+    attempts: int
+
+
+def skip_departed(connection: Connection, digest_id: int, now: datetime) -> int:
+    """Pending rows whose subscriber unsubscribed or bounced since queueing are skipped, not sent."""
+    departed = exists().where(
+        and_(subscribers.c.id == deliveries.c.subscriber_id, subscribers.c.status != "active")
+    )
+    result = connection.execute(
+        update(deliveries)
+        .where(deliveries.c.digest_id == digest_id, deliveries.c.state == "pending", departed)
+        .values(state="skipped", last_error="subscriber no longer active")
+    )
+    return result.rowcount
+
+
+def claim(connection: Connection, digest_id: int, run_id: str, limit: int, now: datetime) -> list[Claimed]:
+    """Take up to `limit` pending rows for this run; rows another run holds are never returned."""
+    candidates = (
+        select(deliveries.c.id)
+        .where(deliveries.c.digest_id == digest_id, deliveries.c.state == "pending")
+        .order_by(deliveries.c.id)
+        .limit(limit)
+    )
+    if connection.dialect.name == "postgresql":
+        candidates = candidates.with_for_update(skip_locked=True)
+    ids = list(connection.execute(candidates).scalars())
+    if not ids:
+        return []
+    connection.execute(
+        update(deliveries)
+        .where(deliveries.c.id.in_(ids), deliveries.c.state == "pending")
+        .values(state="sending", claimed_by=run_id, claimed_at=now)
+    )
+    query = (
+        select(
+            deliveries.c.id,
+            deliveries.c.subscriber_id,
+            deliveries.c.email,
+            subscribers.c.name,
+            deliveries.c.attempts,
+        )
+        .join(subscribers, subscribers.c.id == deliveries.c.subscriber_id)
+        .where(deliveries.c.id.in_(ids), deliveries.c.claimed_by == run_id, deliveries.c.state == "sending")
+        .order_by(deliveries.c.id)
+    )
+    return [Claimed(*row) for row in connection.execute(query)]
+
+
+def mark_sent(connection: Connection, delivery_id: int, message_id: str, now: datetime) -> None:
+    # No claimed_by guard: the message went out, so the log must say so even if a stale-claim
+    # recovery gave the row to another run meanwhile.
+    connection.execute(
+        update(deliveries)
+        .where(deliveries.c.id == delivery_id)
+        .values(
+            state="sent",
+            sent_at=now,
+            message_id=message_id,
+            attempts=deliveries.c.attempts + 1,
+            last_error=None,
+            claimed_by=None,
+        )
+    )
+
+
+def mark_failed(connection: Connection, row: Claimed, reason: str, bounce_limit: int, now: datetime) -> bool:
+    """A permanent failure: recorded, never retried, counted toward the bounce limit."""
+    result = connection.execute(
+        update(deliveries)
+        .where(deliveries.c.id == row.id, deliveries.c.state == "sending")
+        .values(state="failed", last_error=reason[:500], attempts=deliveries.c.attempts + 1, claimed_by=None)
+    )
+    if result.rowcount != 1:
+        return False
+    return subscriber_store.record_bounce(connection, row.subscriber_id, bounce_limit, now)
+
+
+def note_attempt(connection: Connection, delivery_id: int, reason: str) -> None:
+    """A temporary failure: the row stays claimed for a retry within this run."""
+    connection.execute(
+        update(deliveries)
+        .where(deliveries.c.id == delivery_id)
+        .values(attempts=deliveries.c.attempts + 1, last_error=reason[:500])
+    )
+
+
+def release(connection: Connection, ids: Iterable[int], run_id: str) -> int:
+    """Give claimed rows back (pending) so the next run sends them."""
+    ids = list(ids)
+    if not ids:
+        return 0
+    result = connection.execute(
+        update(deliveries)
+        .where(deliveries.c.id.in_(ids), deliveries.c.claimed_by == run_id, deliveries.c.state == "sending")
+        .values(state="pending", claimed_by=None, claimed_at=None)
+    )
+    return result.rowcount
+
+
+def claims_of_others(connection: Connection, digest_id: int, run_id: str) -> list[Row]:
+    """(claimed_by, oldest claimed_at, rows) for every other run holding rows of this digest."""
+    query = (
+        select(
+            deliveries.c.claimed_by,
+            func.min(deliveries.c.claimed_at).label("since"),
+            func.count().label("rows"),
+        )
+        .where(
+            deliveries.c.digest_id == digest_id,
+            deliveries.c.state == "sending",
+            deliveries.c.claimed_by != run_id,
+        )
+        .group_by(deliveries.c.claimed_by)
+    )
+    return list(connection.execute(query))
+
+
+def release_claims_of(connection: Connection, digest_id: int, claimers: Sequence[str | None]) -> int:
+    """Stale or dead runs' rows go back to pending: they were claimed and never confirmed."""
+    if not claimers:
+        return 0
+    condition = deliveries.c.claimed_by.in_([c for c in claimers if c is not None])
+    if None in claimers:
+        condition = condition | deliveries.c.claimed_by.is_(None)
+    result = connection.execute(
+        update(deliveries)
+        .where(deliveries.c.digest_id == digest_id, deliveries.c.state == "sending", condition)
+        .values(state="pending", claimed_by=None, claimed_at=None)
+    )
+    return result.rowcount
+
+
+def counts(connection: Connection, digest_id: int) -> dict[str, int]:
+    query = (
+        select(deliveries.c.state, func.count())
+        .where(deliveries.c.digest_id == digest_id)
+        .group_by(deliveries.c.state)
+    )
+    return {state: number for state, number in connection.execute(query)}
+
+
+def owed(connection: Connection, cadence: str, digest_id: int | None) -> Iterable[Row]:
+    """Active subscribers who have not had this digest (what a dry run lists), streamed by id."""
+    query = select(subscribers.c.id, subscribers.c.email, subscribers.c.name).where(
+        subscribers.c.cadence == cadence, subscribers.c.status == "active"
+    )
+    if digest_id is not None:
+        done = exists().where(
+            and_(
+                deliveries.c.digest_id == digest_id,
+                deliveries.c.subscriber_id == subscribers.c.id,
+                deliveries.c.state.in_(("sent", "failed")),
+            )
+        )
+        query = query.where(~done)
+    yield from connection.execution_options(yield_per=1000).execute(query.order_by(subscribers.c.id))

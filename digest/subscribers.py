@@ -1,0 +1,197 @@
+"""Subscriber management: validate and normalize addresses, add, import, remove, export.
+
+Addresses are checked for syntax only (no DNS: adding a subscriber must work offline) and kept in
+their ASCII form (an internationalized domain becomes its xn-- name) so every SMTP server takes them.
+An unsubscribe is a promise: importing a CSV never re-activates an unsubscribed or bounced address;
+only an explicit `add` does.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import TextIO
+
+from email_validator import EmailNotValidError, validate_email
+from sqlalchemy import Engine, Row
+
+from digest.config import CADENCES
+from digest.errors import DigestError
+from digest.mail import clean_name
+from digest.store import subscribers as store
+
+EXPORT_COLUMNS = ("email", "name", "cadence", "status", "created_at")
+
+
+def normalize_email(raw: str) -> str:
+    """The address as stored: syntax-checked, domain lowercased, ASCII. ValueError when invalid."""
+    try:
+        checked = validate_email(raw.strip(), check_deliverability=False, allow_smtputf8=False)
+    except EmailNotValidError as exc:
+        raise ValueError(f"invalid email {raw.strip()!r}: {exc}") from None
+    return checked.ascii_email or checked.normalized
+
+
+def normalize_cadence(raw: str | None) -> str:
+    cadence = (raw or "").strip().lower() or "weekly"
+    if cadence not in CADENCES:
+        raise ValueError(f"unknown cadence {raw!r} (weekly or monthly)")
+    return cadence
+
+
+def add_subscriber(
+    engine: Engine, email: str, name: str | None, cadence: str, now: datetime, source: str = "cli"
+) -> tuple[Row, str]:
+    """Add, or re-activate and update an existing address. Returns the row and what happened:
+    'added', 'reactivated', 'updated' or 'unchanged'."""
+    try:
+        email, cadence = normalize_email(email), normalize_cadence(cadence)
+    except ValueError as exc:
+        raise DigestError(str(exc)) from None
+    name = clean_name(name) or None
+    with engine.begin() as connection:
+        row = store.get_by_email(connection, email)
+        if row is None:
+            subscriber_id = store.insert_subscriber(connection, email, name, cadence, source, now)
+            action = "added"
+        else:
+            subscriber_id = row.id
+            changes = {"cadence": cadence, "status": "active", "bounce_count": 0}
+            if name:
+                changes["name"] = name
+            action = _action(row, changes)
+            if action != "unchanged":
+                store.set_fields(connection, subscriber_id, now, **changes)
+        return store.get_by_id(connection, subscriber_id), action
+
+
+def _action(row: Row, changes: dict) -> str:
+    if row.status != "active":
+        return "reactivated"
+    if any(getattr(row, key) != value for key, value in changes.items()):
+        return "updated"
+    return "unchanged"
+
+
+def remove_subscriber(engine: Engine, email: str, now: datetime) -> Row:
+    """Mark unsubscribed (the row stays, so a later import knows not to bring it back)."""
+    try:
+        key = normalize_email(email)
+    except ValueError:
+        key = email.strip()
+    with engine.begin() as connection:
+        row = store.get_by_email(connection, key)
+        if row is None:
+            raise DigestError(f"no subscriber {email.strip()!r}")
+        store.set_status(connection, row.id, "unsubscribed", now)
+        return store.get_by_id(connection, row.id)
+
+
+@dataclass
+class ImportReport:
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    kept_unsubscribed: int = 0
+    errors: list[tuple[int, str]] = field(default_factory=list)
+
+    @property
+    def applied(self) -> int:
+        return self.added + self.updated
+
+
+@dataclass(frozen=True)
+class CSVRow:
+    line: int
+    email: str
+    name: str | None
+    cadence: str
+
+
+def read_csv(handle: TextIO, report: ImportReport) -> Iterator[CSVRow]:
+    """Valid rows; each bad one goes to `report.errors` with its line number (the header is line 1)."""
+    reader = csv.DictReader(handle)
+    header = [h.strip().lower() for h in reader.fieldnames or []]
+    if "email" not in header:
+        raise DigestError("CSV has no 'email' column (expected a header row: email,name,cadence)")
+    reader.fieldnames = header
+    line = reader.line_num
+    for record in reader:
+        start, line = line + 1, reader.line_num
+        try:
+            if None in record:
+                raise ValueError("more fields than the header")
+            yield CSVRow(
+                start,
+                normalize_email(record.get("email") or ""),
+                clean_name(record.get("name")) or None,
+                normalize_cadence(record.get("cadence")),
+            )
+        except ValueError as exc:
+            report.errors.append((start, str(exc)))
+
+
+def import_csv(engine: Engine, path: Path, now: datetime, batch: int = 500) -> ImportReport:
+    """Apply every valid row; bad rows are reported and skipped. Each row is one insert or one
+    update, so a row is applied whole or not at all; batches share a transaction for speed."""
+    report = ImportReport()
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DigestError(f"cannot read {path}: {getattr(exc, 'strerror', None) or exc}") from None
+    rows = list(read_csv(io.StringIO(text, newline=""), report))
+    for start in range(0, len(rows), batch):
+        with engine.begin() as connection:
+            for row in rows[start : start + batch]:
+                _apply(connection, row, report, now, source=f"import:{path.name}")
+    report.errors.sort()
+    return report
+
+
+def _apply(connection, row: CSVRow, report: ImportReport, now: datetime, source: str) -> None:
+    existing = store.get_by_email(connection, row.email)
+    if existing is None:
+        store.insert_subscriber(connection, row.email, row.name, row.cadence, source, now)
+        report.added += 1
+    elif existing.status != "active":
+        report.kept_unsubscribed += 1
+    else:
+        changes = {"cadence": row.cadence, **({"name": row.name} if row.name else {})}
+        if _action(existing, changes) == "unchanged":
+            report.unchanged += 1
+        else:
+            store.set_fields(connection, existing.id, now, **changes)
+            report.updated += 1
+
+
+def list_subscribers(engine: Engine, cadence: str | None = None, status: str | None = None) -> Iterator[Row]:
+    with engine.connect() as connection:
+        yield from store.iter_subscribers(connection, cadence=cadence, status=status)
+
+
+def as_dict(row: Row) -> dict:
+    return {
+        "email": row.email,
+        "name": row.name,
+        "cadence": row.cadence,
+        "status": row.status,
+        "bounce_count": row.bounce_count,
+        "source": row.source,
+        "created_at": row.created_at,
+        "updated_at": row.updated_at,
+    }
+
+
+def export_csv(engine: Engine, out: TextIO, cadence: str | None = None, status: str | None = None) -> int:
+    """Streams rows; the file re-imports with `digest subscribers import` (extra columns ignored)."""
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(EXPORT_COLUMNS)
+    count = 0
+    for row in list_subscribers(engine, cadence, status):
+        writer.writerow([row.email, row.name or "", row.cadence, row.status, row.created_at.isoformat()])
+        count += 1
+    return count

@@ -1,0 +1,238 @@
+"""Transports: where finished message bytes go. One small interface, three implementations.
+
+Like Django's mail backends: `open_transport(settings)` picks SMTP when DIGEST_SMTP_HOST is set and
+the outbox folder otherwise; tests use `MemoryTransport`. A transport hands out connections
+(`connect()`), one per sending thread, each reused for many messages.
+
+Failures are classified by what the server said, not by exception type: `DeliveryError.kind` is
+"temporary" (4xx, dropped connection, timeout: try again), "permanent" (5xx for this recipient:
+never retry) or "fatal" (the run cannot go on: authentication refused, STARTTLS missing, sender
+refused). Nothing here logs or repeats the SMTP password.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import smtplib
+import ssl
+import tempfile
+import threading
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+from digest.config import Settings
+
+
+class DeliveryError(Exception):
+    def __init__(self, kind: str, reason: str, code: int | None = None, reconnect: bool = False):
+        super().__init__(reason)
+        self.kind = kind
+        self.code = code
+        self.reason = reason
+        self.reconnect = reconnect
+
+
+def classify(code: int | None, text: str | bytes, *, fatal_5xx: bool = False) -> DeliveryError:
+    """4xx: temporary; 5xx: permanent for the recipient (or fatal when it concerns the sender)."""
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", "replace")
+    reason = f"{code} {text}".strip() if code else text
+    if code is not None and 500 <= code < 600:
+        return DeliveryError("fatal" if fatal_5xx else "permanent", reason, code)
+    return DeliveryError("temporary", reason, code)
+
+
+class Connection(Protocol):
+    def send(self, sender: str, recipient: str, message: bytes, message_id: str = "") -> None: ...
+
+    def close(self) -> None: ...
+
+
+class Transport(Protocol):
+    name: str
+
+    def connect(self) -> Connection: ...
+
+
+# --- SMTP -------------------------------------------------------------------------------------
+
+
+@dataclass
+class SMTPTransport:
+    host: str
+    port: int
+    security: str = "starttls"
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+    timeout: float = 30.0
+    ssl_context: ssl.SSLContext | None = field(default=None, repr=False)
+    name: str = "smtp"
+
+    def context(self) -> ssl.SSLContext:
+        # smtplib verifies nothing unless given a context; this one checks the chain and host name.
+        return self.ssl_context or ssl.create_default_context()
+
+    def connect(self) -> SMTPConnection:
+        return SMTPConnection(self)
+
+
+class SMTPConnection:
+    """One SMTP session, opened lazily and reopened after the server drops it."""
+
+    def __init__(self, transport: SMTPTransport):
+        self.transport = transport
+        self.smtp: smtplib.SMTP | None = None
+
+    def _open(self) -> smtplib.SMTP:
+        t = self.transport
+        where = f"{t.host}:{t.port}"
+        try:
+            if t.security == "ssl":
+                smtp = smtplib.SMTP_SSL(t.host, t.port, timeout=t.timeout, context=t.context())
+            else:
+                smtp = smtplib.SMTP(t.host, t.port, timeout=t.timeout)
+            smtp.ehlo()
+            if t.security == "starttls":
+                if not smtp.has_extn("starttls"):
+                    smtp.close()
+                    raise DeliveryError("fatal", f"{where} does not offer STARTTLS (DIGEST_SMTP_SECURITY)")
+                smtp.starttls(context=t.context())
+                smtp.ehlo()
+            if t.username:
+                smtp.login(t.username, t.password or "")
+        except smtplib.SMTPAuthenticationError as exc:
+            raise DeliveryError(
+                "fatal", f"{where} refused the login: {exc.smtp_code}", exc.smtp_code
+            ) from None
+        except smtplib.SMTPNotSupportedError as exc:
+            raise DeliveryError("fatal", f"{where}: {exc}") from None
+        except ssl.SSLCertVerificationError as exc:
+            raise DeliveryError(
+                "fatal", f"{where}: TLS certificate not trusted: {exc.verify_message}"
+            ) from None
+        except smtplib.SMTPResponseException as exc:
+            raise classify(exc.smtp_code, exc.smtp_error, fatal_5xx=True) from None
+        except (OSError, smtplib.SMTPException) as exc:
+            raise DeliveryError(
+                "temporary", f"cannot connect to {where}: {_describe(exc)}", reconnect=True
+            ) from None
+        return smtp
+
+    def send(self, sender: str, recipient: str, message: bytes, message_id: str = "") -> None:
+        if self.smtp is None:
+            self.smtp = self._open()
+        try:
+            self.smtp.sendmail(sender, [recipient], message)
+        except smtplib.SMTPRecipientsRefused as exc:
+            code, text = exc.recipients.get(recipient, (None, b"refused"))
+            raise classify(code, text) from None
+        except smtplib.SMTPSenderRefused as exc:
+            raise classify(exc.smtp_code, exc.smtp_error, fatal_5xx=True) from None
+        except smtplib.SMTPResponseException as exc:  # SMTPDataError and friends
+            error = classify(exc.smtp_code, exc.smtp_error)
+            if exc.smtp_code == 421:
+                self._drop()
+            raise error from None
+        except (OSError, smtplib.SMTPException) as exc:  # dropped, timed out, reset
+            self._drop()
+            raise DeliveryError("temporary", f"connection lost: {_describe(exc)}", reconnect=True) from None
+
+    def _drop(self) -> None:
+        if self.smtp is not None:
+            try:
+                self.smtp.close()
+            finally:
+                self.smtp = None
+
+    def close(self) -> None:
+        if self.smtp is None:
+            return
+        try:
+            self.smtp.quit()
+        except (OSError, smtplib.SMTPException):
+            pass
+        finally:
+            self._drop()
+
+
+def _describe(exc: BaseException) -> str:
+    return str(exc) or exc.__class__.__name__
+
+
+# --- outbox folder ----------------------------------------------------------------------------
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9._@-]+")
+
+
+@dataclass
+class OutboxTransport:
+    """One .eml per message. The file is named after the Message-ID, so a retried delivery
+    overwrites its own file instead of adding a copy; writes are atomic (temp file + rename)."""
+
+    folder: Path
+    name: str = "outbox"
+
+    def connect(self) -> OutboxTransport:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        return self
+
+    def send(self, sender: str, recipient: str, message: bytes, message_id: str = "") -> None:
+        stem = _UNSAFE.sub("_", message_id.strip("<>")) or uuid.uuid4().hex
+        target = self.folder / f"{stem}.eml"
+        try:
+            fd, tmp = tempfile.mkstemp(dir=self.folder, prefix=".tmp-", suffix=".eml")
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(message)
+            os.replace(tmp, target)
+        except OSError as exc:
+            raise DeliveryError("fatal", f"cannot write to outbox {self.folder}: {exc.strerror}") from None
+
+    def close(self) -> None:
+        pass
+
+
+# --- memory (tests) ---------------------------------------------------------------------------
+
+
+@dataclass
+class MemoryTransport:
+    """Keeps (sender, recipient, bytes) in a list; shared by all connections, thread-safe."""
+
+    messages: list[tuple[str, str, bytes]] = field(default_factory=list)
+    name: str = "memory"
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def connect(self) -> MemoryTransport:
+        return self
+
+    def send(self, sender: str, recipient: str, message: bytes, message_id: str = "") -> None:
+        with self._lock:
+            self.messages.append((sender, recipient, message))
+
+    def close(self) -> None:
+        pass
+
+
+def open_transport(settings: Settings) -> Transport:
+    if settings.smtp_host:
+        return SMTPTransport(
+            host=settings.smtp_host,
+            port=settings.smtp_port,
+            security=settings.smtp_security,
+            username=settings.smtp_username,
+            password=settings.smtp_password,
+            timeout=settings.smtp_timeout,
+        )
+    return OutboxTransport(Path(settings.outbox))
+
+
+def describe_transport(transport: Transport) -> str:
+    """For summaries: where mail went, without credentials."""
+    if isinstance(transport, SMTPTransport):
+        return f"SMTP {transport.host}:{transport.port} ({transport.security})"
+    if isinstance(transport, OutboxTransport):
+        return f"outbox {transport.folder}"
+    return transport.name

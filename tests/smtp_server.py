@@ -1,0 +1,141 @@
+"""A real SMTP server on loopback (aiosmtpd) that records what it gets and misbehaves on request.
+
+Other test modules import it:
+
+    from tests.smtp_server import smtp_server  # the fixture
+    def test_x(smtp_server):
+        server = smtp_server(temp_fail_every=7, drop_every=23, reject={"bad@example.com"})
+        ... DIGEST_SMTP_HOST=server.host, DIGEST_SMTP_PORT=server.port, DIGEST_SMTP_SECURITY=none ...
+        assert server.recipients() == [...]
+
+Faults count messages in arrival order (the DATA command), so with several connections the faulty
+message is whichever arrives Nth: the server decides, like a real one would.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import threading
+from collections import Counter
+from dataclasses import dataclass, field
+from email import message_from_bytes, policy
+
+import pytest
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
+
+
+@dataclass
+class Received:
+    mail_from: str
+    rcpt_tos: list[str]
+    data: bytes
+
+    def message(self):
+        return message_from_bytes(self.data, policy=policy.default)
+
+
+@dataclass
+class FaultyHandler:
+    """temp_fail_every=N: 451 to every Nth message; drop_every=M: close the connection, without a
+    reply, on every Mth message (it is not recorded); reject: addresses answered 550 at RCPT;
+    delay: seconds to sit on each message before answering."""
+
+    temp_fail_every: int = 0
+    drop_every: int = 0
+    reject: set[str] = field(default_factory=set)
+    delay: float = 0.0
+    received: list[Received] = field(default_factory=list)
+    counts: Counter = field(default_factory=Counter)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address.lower() in self.reject:
+            self.counts["rejected"] += 1
+            return "550 5.1.1 No such user here"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        self.counts["data"] += 1
+        number = self.counts["data"]
+        if self.delay:
+            await asyncio.sleep(self.delay)
+        if self.drop_every and number % self.drop_every == 0:
+            self.counts["dropped"] += 1
+            server.transport.close()
+            return "421 4.3.0 dropped"  # never reaches the client: the connection is gone
+        if self.temp_fail_every and number % self.temp_fail_every == 0:
+            self.counts["temp_failed"] += 1
+            return "451 4.3.0 Try again later"
+        with self.lock:
+            self.received.append(Received(envelope.mail_from, list(envelope.rcpt_tos), envelope.content))
+        return "250 2.0.0 Message accepted"
+
+
+class SMTPServer:
+    def __init__(self, handler: FaultyHandler, auth: tuple[str, str] | None = None, **kwargs):
+        self.handler = handler
+        self.host = "127.0.0.1"
+        self.port = free_port()
+        options = dict(hostname=self.host, port=self.port, ready_timeout=10, **kwargs)
+        if auth:
+            options.update(authenticator=_Authenticator(*auth), auth_require_tls=False, auth_required=True)
+        self.controller = Controller(handler, **options)
+
+    def start(self) -> SMTPServer:
+        self.controller.start()
+        return self
+
+    def stop(self) -> None:
+        self.controller.stop()
+
+    @property
+    def received(self) -> list[Received]:
+        with self.handler.lock:
+            return list(self.handler.received)
+
+    def recipients(self) -> list[str]:
+        return sorted(r for item in self.received for r in item.rcpt_tos)
+
+    def env(self) -> dict[str, str]:
+        return {
+            "DIGEST_SMTP_HOST": self.host,
+            "DIGEST_SMTP_PORT": str(self.port),
+            "DIGEST_SMTP_SECURITY": "none",
+            "DIGEST_SMTP_TIMEOUT": "5",
+        }
+
+
+class _Authenticator:
+    def __init__(self, user: str, password: str):
+        self.user, self.password = user.encode(), password.encode()
+
+    def __call__(self, server, session, envelope, mechanism, auth_data):
+        ok = isinstance(auth_data, LoginPassword) and (auth_data.login, auth_data.password) == (
+            self.user,
+            self.password,
+        )
+        return AuthResult(success=ok, handled=False)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture
+def smtp_server():
+    """A factory: smtp_server(**FaultyHandler options, auth=(user, pw)) -> a started SMTPServer."""
+    started: list[SMTPServer] = []
+
+    def start(auth: tuple[str, str] | None = None, server_kwargs: dict | None = None, **faults):
+        server = SMTPServer(FaultyHandler(**faults), auth=auth, **(server_kwargs or {})).start()
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.stop()

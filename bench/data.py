@@ -9,11 +9,12 @@ from pathlib import Path
 
 from sqlalchemy import insert
 
-WORDS = (
+PROSE = (
     "workers union strike city council housing rent wages climate energy school health transit "
     "election budget court reform protest market water river harbour festival library science "
     "report study community history archive museum tenants farmers nurses teachers students"
-).split()
+)
+WORDS = PROSE.split()
 
 # The busiest week of the generated year: it holds a tenth of all items.
 BUSY_WEEK_START = datetime(2024, 3, 4, tzinfo=UTC)
@@ -54,7 +55,8 @@ def write_week(path: Path, count: int, seed: int = 12) -> Path:
     """`count` items all in BUSY_WEEK_KEY: one digest that really shows `count` items."""
     rng = random.Random(seed)
     records = [
-        item_record(rng, n, BUSY_WEEK_START + timedelta(seconds=rng.randrange(7 * 86400))) for n in range(count)
+        item_record(rng, n, BUSY_WEEK_START + timedelta(seconds=rng.randrange(7 * 86400)))
+        for n in range(count)
     ]
     path.write_text(json.dumps(records, ensure_ascii=False), encoding="utf-8")
     return path

@@ -104,7 +104,9 @@ def run_digest(args: list[str], env: dict[str, str], cwd: Path, timeout: float =
     out_path, err_path = cwd / ".bench-stdout", cwd / ".bench-stderr"
     with out_path.open("wb") as out, err_path.open("wb") as err:
         start = time.perf_counter()
-        process = subprocess.Popen([sys.executable, "-m", "digest", *args], cwd=cwd, env=env, stdout=out, stderr=err)
+        process = subprocess.Popen(
+            [sys.executable, "-m", "digest", *args], cwd=cwd, env=env, stdout=out, stderr=err
+        )
         status, usage = _wait(process, timeout)
         seconds = time.perf_counter() - start
     return Measured(

@@ -29,7 +29,11 @@ def ensure_node() -> str | None:
 
 def run_reference(documents: dict[str, str], warmup: int, repeat: int) -> dict:
     """Median milliseconds per stage for each MJML document, after `warmup` untimed runs."""
-    job = {"documents": [{"name": k, "mjml": v} for k, v in documents.items()], "warmup": warmup, "repeat": repeat}
+    job = {
+        "documents": [{"name": k, "mjml": v} for k, v in documents.items()],
+        "warmup": warmup,
+        "repeat": repeat,
+    }
     done = subprocess.run(
         ["node", str(NODE_DIR / "reference.js")],
         input=json.dumps(job),

@@ -69,10 +69,14 @@ def sample_message(env: dict[str, str]) -> tuple[bytes, str]:
     settings = load_settings(environ=env, env_file=None)
     engine = open_engine(settings.database_url)
     now = datetime.now(UTC)
-    rendered = render_period(settings, engine, "weekly", parse_period("weekly", BUSY_WEEK_KEY, settings.timezone), now)
+    rendered = render_period(
+        settings, engine, "weekly", parse_period("weekly", BUSY_WEEK_KEY, settings.timezone), now
+    )
     prepared = prepare_message(settings, rendered, now)
     url = unsubscribe_url(settings.base_url, settings.secret_key, 1)
-    data = prepared.for_recipient("reader000000@bench.example.org", "Reader 0", 1, url, "<bench.1@example.org>")
+    data = prepared.for_recipient(
+        "reader000000@bench.example.org", "Reader 0", 1, url, "<bench.1@example.org>"
+    )
     engine.dispose()
     return data, "digest's own message for one recipient"
 
@@ -83,7 +87,9 @@ def _stand_in() -> bytes:
     message["To"] = "reader@bench.example.org"
     message["Subject"] = "Bench digest"
     message.set_content("Plain text part. " * 400)
-    message.add_alternative("<p>HTML part with enough markup to weigh like a digest.</p>" * 600, subtype="html")
+    message.add_alternative(
+        "<p>HTML part with enough markup to weigh like a digest.</p>" * 600, subtype="html"
+    )
     return message.as_bytes()
 
 

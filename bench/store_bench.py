@@ -35,7 +35,7 @@ def run(report: Report, workdir: Path, items: int) -> None:
             f"re-ingest {items:,} unchanged items",
             again.seconds,
             "s",
-            note=f"{items / again.seconds:,.0f} items/s; {again.out.strip()[-60:]}",
+            note=f"{items / again.seconds:,.0f} items/s; " + again.out.strip().rpartition(": ")[2],
         )
     )
     report.details["store"] = {
@@ -49,7 +49,9 @@ def run(report: Report, workdir: Path, items: int) -> None:
 
 def _build(report: Report, workdir: Path, env: dict[str, str], items: int) -> None:
     out = workdir / "build"
-    built = run_digest(["build", "--cadence", "weekly", "--period", BUSY_WEEK_KEY, "--out", str(out)], env, workdir)
+    built = run_digest(
+        ["build", "--cadence", "weekly", "--period", BUSY_WEEK_KEY, "--out", str(out)], env, workdir
+    )
     if built.code != 0:
         report.add(Row("store", f"build over {items:,} items", None, "s", note=_last(built.err)))
         return

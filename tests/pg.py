@@ -15,7 +15,6 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import require_tool
 from tests.smtp_server import free_port
 
 PG_BIN = Path(os.environ.get("DIGEST_PG_BIN", "/usr/lib/postgresql/15/bin"))
@@ -64,6 +63,8 @@ class PostgresServer:
 
 @pytest.fixture(scope="session")
 def postgres_server():
+    from tests.conftest import require_tool
+
     require_tool("postgresql", (PG_BIN / "initdb").exists())
     server = PostgresServer().start()
     yield server

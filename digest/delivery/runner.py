@@ -17,11 +17,13 @@ import random
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from sqlalchemy import Connection as SAConnection
 from sqlalchemy import Engine
 
 from digest.delivery.claims import claimer_is_gone, new_run_id
@@ -117,6 +119,7 @@ class Runner:
         self.recent: deque[bool] = deque(maxlen=max(10, 3 * concurrency))
         self.abort: str | None = None
         self.quiet_until = 0.0
+        self.db: SAConnection | None = None
         self.exhausted: list[int] = []  # rows that ran out of tries: released when the run ends
         self.local = threading.local()
         self.connections: list[Connection] = []
@@ -141,7 +144,11 @@ class Runner:
                         break
         finally:
             self._close_connections()
-            self._give_back()
+            try:
+                self._give_back()
+            finally:
+                if self.db is not None:
+                    self.db.close()
         if self.abort:
             raise SendAborted(self.abort)
         return self.stats
@@ -180,7 +187,7 @@ class Runner:
         self._claim()
         if self.buffer:
             return True
-        with self.engine.begin() as connection:
+        with self._transaction() as connection:
             others = log.claims_of_others(connection, self.digest_id, self.run_id)
             gone = [o.claimed_by for o in others if claimer_is_gone(o.claimed_by, o.since, _now())]
             if gone:
@@ -193,15 +200,23 @@ class Runner:
 
     # --- database ------------------------------------------------------------------------------
 
+    @contextmanager
+    def _transaction(self) -> Iterator[SAConnection]:
+        """One database connection for the whole run (no reconnect per commit); a transaction each."""
+        if self.db is None:
+            self.db = self.engine.connect()
+        with self.db.begin():
+            yield self.db
+
     def _recover(self) -> None:
-        with self.engine.begin() as connection:
+        with self._transaction() as connection:
             log.skip_departed(connection, self.digest_id, _now())
             others = log.claims_of_others(connection, self.digest_id, self.run_id)
             gone = [o.claimed_by for o in others if claimer_is_gone(o.claimed_by, o.since, _now())]
             log.release_claims_of(connection, self.digest_id, gone)
 
     def _claim(self) -> None:
-        with self.engine.begin() as connection:
+        with self._transaction() as connection:
             rows = log.claim(connection, self.digest_id, self.run_id, self.batch, _now())
         # Nothing left to claim: don't ask again on every completion, only now and then.
         self.quiet_until = 0.0 if rows else time.monotonic() + WAIT_FOR_OTHERS
@@ -210,7 +225,7 @@ class Runner:
     def _record(self, outcomes: list[Outcome]) -> None:
         """One transaction for every outcome that finished together (group commit)."""
         now = _now()
-        with self.engine.begin() as connection:
+        with self._transaction() as connection:
             for outcome in outcomes:
                 job = outcome.job
                 if outcome.kind == "sent":
@@ -253,7 +268,7 @@ class Runner:
         ids += self.exhausted
         self.buffer.clear()
         self.retries.clear()
-        with self.engine.begin() as connection:
+        with self._transaction() as connection:
             self.stats.released += log.release(connection, ids, self.run_id)
 
     # --- worker threads ------------------------------------------------------------------------

@@ -1,9 +1,9 @@
 """The Jinja2 environment: one search list (override folder, then the built-in theme), escaping on.
 
-Autoescape is on for every markup template (.mjml, .html, .xml, and any name we do not know);
-only the text part (.txt) and stylesheets (.css) render unescaped, and what they show is plain,
-single-line text or validated colours. StrictUndefined turns a typo into an error, and every
-template error becomes a DigestError naming the file and line, never a traceback.
+Autoescape is on for every template (.mjml, .html, .css and any name we do not know) except the
+text part (.txt), which is not HTML and shows only plain, single-line or wrapped text.
+StrictUndefined turns a typo into an error, and every template error becomes a DigestError
+naming the file and line, never a traceback.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ def builtin_dir() -> Path:
 
 
 def _autoescape(name: str | None) -> bool:
-    return not (name or "").endswith((".txt", ".css"))
+    return not (name or "").endswith(".txt")
 
 
 def environment(override_dir: Path | None) -> jinja2.Environment:

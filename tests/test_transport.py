@@ -1,0 +1,131 @@
+"""Transports against a real SMTP server on loopback: TLS, AUTH, classification, reconnects."""
+
+from __future__ import annotations
+
+import shutil
+import ssl
+import subprocess
+
+import pytest
+
+from digest.transport import DeliveryError, MemoryTransport, OutboxTransport, SMTPTransport, open_transport
+from tests.conftest import require_tool
+from tests.delivery_support import settings_for
+
+MESSAGE = b"From: a@example.org\r\nTo: b@example.com\r\nSubject: hi\r\n\r\nhello\r\n"
+
+
+def smtp(server, **options) -> SMTPTransport:
+    return SMTPTransport(server.host, server.port, **{"security": "none", "timeout": 5, **options})
+
+
+@pytest.fixture(scope="module")
+def certificate(tmp_path_factory):
+    require_tool("openssl", shutil.which("openssl") is not None)
+    folder = tmp_path_factory.mktemp("tls")
+    key, cert = folder / "key.pem", folder / "cert.pem"
+    subject = ["-days", "1", "-subj", "/CN=localhost", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"]
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert, *subject],
+        check=True,
+        capture_output=True,
+    )
+    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_context.load_cert_chain(cert, key)
+    trusting = ssl.create_default_context(cafile=str(cert))
+    return server_context, trusting
+
+
+def test_no_smtp_host_means_the_outbox(tmp_path):
+    transport = open_transport(settings_for("sqlite://", DIGEST_OUTBOX=str(tmp_path / "out")))
+    assert isinstance(transport, OutboxTransport)
+
+
+def test_outbox_writes_one_file_per_message_id_atomically(tmp_path):
+    connection = OutboxTransport(tmp_path / "out").connect()
+    connection.send("a@example.org", "b@example.com", MESSAGE, "<weekly.1@example.org>")
+    connection.send("a@example.org", "b@example.com", MESSAGE + b"again\r\n", "<weekly.1@example.org>")
+    connection.send("a@example.org", "c@example.com", MESSAGE, "<weekly.2@example.org>")
+    files = sorted(p.name for p in (tmp_path / "out").iterdir())
+    assert files == ["weekly.1@example.org.eml", "weekly.2@example.org.eml"]
+    assert (tmp_path / "out" / "weekly.1@example.org.eml").read_bytes().endswith(b"again\r\n")
+
+
+def test_smtp_reuses_one_connection_for_many_messages(smtp_server):
+    server = smtp_server()
+    connection = smtp(server).connect()
+    for n in range(5):
+        connection.send("a@example.org", f"r{n}@example.com", MESSAGE)
+    first = connection.smtp
+    connection.send("a@example.org", "r5@example.com", MESSAGE)
+    assert connection.smtp is first
+    connection.close()
+    assert server.recipients() == [f"r{n}@example.com" for n in range(6)]
+
+
+def test_replies_are_classified_by_code_and_a_dropped_connection_reconnects(smtp_server):
+    server = smtp_server(temp_fail_every=2, drop_every=3, reject={"bad@example.com"})
+    connection = smtp(server).connect()
+    connection.send("a@example.org", "one@example.com", MESSAGE)
+    with pytest.raises(DeliveryError) as temporary:
+        connection.send("a@example.org", "two@example.com", MESSAGE)
+    assert (temporary.value.kind, temporary.value.code) == ("temporary", 451)
+    with pytest.raises(DeliveryError) as dropped:
+        connection.send("a@example.org", "three@example.com", MESSAGE)
+    assert dropped.value.kind == "temporary" and dropped.value.reconnect
+    with pytest.raises(DeliveryError) as permanent:
+        connection.send("a@example.org", "bad@example.com", MESSAGE)
+    assert (permanent.value.kind, permanent.value.code) == ("permanent", 550)
+    with pytest.raises(DeliveryError, match="451"):  # the 4th message, on a fresh connection
+        connection.send("a@example.org", "four@example.com", MESSAGE)
+    connection.send("a@example.org", "five@example.com", MESSAGE)
+    connection.close()
+    assert server.recipients() == ["five@example.com", "one@example.com"]
+
+
+def test_auth_logs_in_and_a_refused_login_is_fatal(smtp_server):
+    server = smtp_server(auth=("mailer", "s3cret"))
+    good = smtp(server, username="mailer", password="s3cret").connect()
+    good.send("a@example.org", "b@example.com", MESSAGE)
+    good.close()
+    with pytest.raises(DeliveryError) as refused:
+        smtp(server, username="mailer", password="wrong").connect().send(
+            "a@example.org", "c@example.com", MESSAGE
+        )
+    assert refused.value.kind == "fatal" and "wrong" not in refused.value.reason
+    assert server.recipients() == ["b@example.com"]
+
+
+def test_starttls_asked_but_not_offered_is_fatal(smtp_server):
+    server = smtp_server()
+    with pytest.raises(DeliveryError, match="does not offer STARTTLS") as error:
+        smtp(server, security="starttls").connect().send("a@example.org", "b@example.com", MESSAGE)
+    assert error.value.kind == "fatal"
+    assert server.recipients() == []
+
+
+def test_starttls_verifies_the_certificate(smtp_server, certificate):
+    server_context, trusting = certificate
+    server = smtp_server(server_kwargs={"tls_context": server_context})
+    with pytest.raises(DeliveryError, match="certificate not trusted"):
+        smtp(server, security="starttls").connect().send("a@example.org", "b@example.com", MESSAGE)
+    connection = smtp(server, security="starttls", ssl_context=trusting).connect()
+    connection.send("a@example.org", "b@example.com", MESSAGE)
+    assert connection.smtp.sock.version().startswith("TLS")
+    connection.close()
+    assert server.recipients() == ["b@example.com"]
+
+
+def test_implicit_tls(smtp_server, certificate):
+    server_context, trusting = certificate
+    server = smtp_server(server_kwargs={"ssl_context": server_context})
+    connection = smtp(server, security="ssl", ssl_context=trusting).connect()
+    connection.send("a@example.org", "b@example.com", MESSAGE)
+    connection.close()
+    assert server.recipients() == ["b@example.com"]
+
+
+def test_memory_transport_keeps_messages():
+    memory = MemoryTransport()
+    memory.connect().send("a@example.org", "b@example.com", MESSAGE)
+    assert memory.messages == [("a@example.org", "b@example.com", MESSAGE)]

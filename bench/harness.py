@@ -95,6 +95,7 @@ class Measured:
     code: int
     seconds: float
     max_rss_mb: float
+    cpu_s: float
     out: str
     err: str
 
@@ -113,6 +114,7 @@ def run_digest(args: list[str], env: dict[str, str], cwd: Path, timeout: float =
         code=os.waitstatus_to_exitcode(status),
         seconds=seconds,
         max_rss_mb=usage.ru_maxrss / 1024,  # Linux reports kilobytes
+        cpu_s=usage.ru_utime + usage.ru_stime,
         out=out_path.read_text(errors="replace"),
         err=err_path.read_text(errors="replace"),
     )

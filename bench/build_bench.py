@@ -36,8 +36,8 @@ def generated_items(settings, count: int) -> list:
     return sorted(items, key=lambda i: i.published, reverse=True)
 
 
-def stage_times(settings, items: list, repeat: int) -> tuple[dict[str, float], str, int]:
-    """Median seconds of each stage over `repeat` runs, all `items` shown; the MJML; the HTML size."""
+def stage_times(settings, items: list, repeat: int) -> tuple[dict[str, float], tuple[str, str], int]:
+    """Median seconds of each stage over `repeat` runs, all `items` shown; (MJML, theme CSS); HTML size."""
     from digest.periods import parse_period
     from digest.render import CSS_TEMPLATE, HTML_TEMPLATE, TEXT_TEMPLATE
     from digest.render.context import build_context
@@ -59,8 +59,8 @@ def stage_times(settings, items: list, repeat: int) -> tuple[dict[str, float], s
         state["raw"] = compile_mjml(state["mjml"], HTML_TEMPLATE)
 
     def inline() -> None:
-        css = render(env, CSS_TEMPLATE, digest=state["context"])
-        state["html"] = inline_css(state["raw"], css)
+        state["css"] = render(env, CSS_TEMPLATE, digest=state["context"])
+        state["html"] = inline_css(state["raw"], state["css"])
 
     def text() -> None:
         state["text"] = render(env, TEXT_TEMPLATE, digest=state["context"])
@@ -69,7 +69,7 @@ def stage_times(settings, items: list, repeat: int) -> tuple[dict[str, float], s
     for function in functions.values():  # warm-up: template compilation, imports, caches
         function()
     times = {name: median_of(function, repeat) for name, function in functions.items()}
-    return times, state["mjml"], len(state["html"].encode())
+    return times, (state["mjml"], state["css"]), len(state["html"].encode())
 
 
 def whole_render(settings, items: list, repeat: int) -> tuple[float, int]:
@@ -91,10 +91,10 @@ def run(report: Report, workdir: Path, sizes: tuple[int, ...], repeat: int, node
     for size in sizes:
         settings = load_settings(environ={"DIGEST_ITEM_LIMIT": str(max(size, 30))}, env_file=None)
         items = seed_items(settings) if size == 12 else generated_items(settings, size)
-        times, mjml, html_bytes = stage_times(settings, items, repeat)
+        times, (mjml, css), html_bytes = stage_times(settings, items, repeat)
         whole, shown = whole_render(settings, items, repeat)
         name = f"{size}-item"
-        documents[name] = mjml
+        documents[name] = (mjml, css)
         ours[name] = {"stages_s": times, "html_bytes": html_bytes, "render_digest_s": whole, "shown": shown}
         (workdir / f"{name}.mjml").write_text(mjml, encoding="utf-8")
     reference, why_not = _reference(documents, node_repeat)

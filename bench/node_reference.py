@@ -27,10 +27,10 @@ def ensure_node() -> str | None:
     return None
 
 
-def run_reference(documents: dict[str, str], warmup: int, repeat: int) -> dict:
-    """Median milliseconds per stage for each MJML document, after `warmup` untimed runs."""
+def run_reference(documents: dict[str, tuple[str, str]], warmup: int, repeat: int) -> dict:
+    """Median milliseconds per stage for each (MJML, theme CSS) document, after `warmup` untimed runs."""
     job = {
-        "documents": [{"name": k, "mjml": v} for k, v in documents.items()],
+        "documents": [{"name": k, "mjml": m, "css": c} for k, (m, c) in documents.items()],
         "warmup": warmup,
         "repeat": repeat,
     }

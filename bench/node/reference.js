@@ -1,7 +1,10 @@
 // The reference toolchain: MJML's own compiler (mjml) then CSS inlining (juice), warmed up in one
 // process and timed in-process, so node's start-up and the JIT's first passes are not counted.
 //
-// stdin:  {"documents": [{"name": "...", "mjml": "..."}], "warmup": 5, "repeat": 20}
+// The same job as digest's: juice inlines the theme stylesheet given as `css` (extraCss) and leaves
+// the page's own <style> blocks (MJML's, dark mode) in place, uninlined, as digest's inliner does.
+//
+// stdin:  {"documents": [{"name": "...", "mjml": "...", "css": "..."}], "warmup": 5, "repeat": 20}
 // stdout: {"node": "v20...", "mjml": "5.4.1", "juice": "11.1.1",
 //          "results": {"<name>": {"mjml_ms": median, "juice_ms": median, "total_ms": median, "html_bytes": n}}}
 "use strict";
@@ -25,13 +28,15 @@ function median(values) {
 
 const ms = (start) => Number(process.hrtime.bigint() - start) / 1e6;
 
-async function once(source) {
+const JUICE_OPTIONS = { applyStyleTags: false, removeStyleTags: false, preserveMediaQueries: true };
+
+async function once(source, css) {
   // mjml 5 returns a promise; mjml 4 a plain object: await covers both.
   let start = process.hrtime.bigint();
   const compiled = await mjml2html(source, { validationLevel: "skip", keepComments: false });
   const mjmlMs = ms(start);
   start = process.hrtime.bigint();
-  const inlined = juice(compiled.html);
+  const inlined = juice(compiled.html, { ...JUICE_OPTIONS, extraCss: css || "" });
   const juiceMs = ms(start);
   return { mjmlMs, juiceMs, bytes: Buffer.byteLength(inlined) };
 }
@@ -40,13 +45,13 @@ async function main() {
   const job = JSON.parse(await readStdin());
   const results = {};
   for (const doc of job.documents) {
-    for (let i = 0; i < job.warmup; i++) await once(doc.mjml);
+    for (let i = 0; i < job.warmup; i++) await once(doc.mjml, doc.css);
     const mjmlTimes = [];
     const juiceTimes = [];
     const totals = [];
     let bytes = 0;
     for (let i = 0; i < job.repeat; i++) {
-      const run = await once(doc.mjml);
+      const run = await once(doc.mjml, doc.css);
       mjmlTimes.push(run.mjmlMs);
       juiceTimes.push(run.juiceMs);
       totals.push(run.mjmlMs + run.juiceMs);

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+import signal
 import socket
 import statistics
 import subprocess
@@ -101,38 +103,34 @@ class Measured:
 
 
 def run_digest(args: list[str], env: dict[str, str], cwd: Path, timeout: float = 600) -> Measured:
-    """Run `python -m digest ARGS`: wall time and this child's own peak RSS (wait4, not the sum)."""
-    out_path, err_path = cwd / ".bench-stdout", cwd / ".bench-stderr"
+    """Run `python -m digest ARGS`: its wall time, CPU time and own peak RSS (see bench/peak_rss.py)."""
+    out_path, err_path, result = cwd / ".bench-stdout", cwd / ".bench-stderr", cwd / ".bench-result.json"
+    result.unlink(missing_ok=True)
+    probe = [sys.executable, "-S", "-E", str(Path(__file__).with_name("peak_rss.py")), str(result)]
     with out_path.open("wb") as out, err_path.open("wb") as err:
-        start = time.perf_counter()
         process = subprocess.Popen(
-            [sys.executable, "-m", "digest", *args], cwd=cwd, env=env, stdout=out, stderr=err
+            [*probe, sys.executable, "-m", "digest", *args],
+            cwd=cwd,
+            env=env,
+            stdout=out,
+            stderr=err,
+            start_new_session=True,  # one process group: a timeout stops digest too, not just the probe
         )
-        status, usage = _wait(process, timeout)
-        seconds = time.perf_counter() - start
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+            raise TimeoutError(f"digest {args[0]} did not finish within {timeout:.0f} s") from None
+    figures = json.loads(result.read_text())
     return Measured(
-        code=os.waitstatus_to_exitcode(status),
-        seconds=seconds,
-        max_rss_mb=usage.ru_maxrss / 1024,  # Linux reports kilobytes
-        cpu_s=usage.ru_utime + usage.ru_stime,
+        code=figures["code"],
+        seconds=figures["seconds"],
+        max_rss_mb=figures["max_rss_kb"] / 1024,  # Linux reports kilobytes
+        cpu_s=figures["cpu_s"],
         out=out_path.read_text(errors="replace"),
         err=err_path.read_text(errors="replace"),
     )
-
-
-def _wait(process: subprocess.Popen, timeout: float):
-    deadline = time.monotonic() + timeout
-    while True:
-        pid, status, usage = os.wait4(process.pid, os.WNOHANG)
-        if pid:
-            process.returncode = os.waitstatus_to_exitcode(status)
-            return status, usage
-        if time.monotonic() > deadline:
-            process.kill()
-            _, status, usage = os.wait4(process.pid, 0)
-            process.returncode = -9
-            raise TimeoutError(f"digest did not finish within {timeout:.0f} s")
-        time.sleep(0.01)
 
 
 def check(measured: Measured, what: str) -> Measured:

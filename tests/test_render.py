@@ -152,7 +152,7 @@ def test_text_lines_fit_78_columns_with_numbered_links():
 
 def test_items_are_grouped_by_category_with_uncategorized_last():
     items = seed_items()
-    categories = ["Asia", None, "Europe", "Asia"] * 3
+    categories = ["Asia", None, "Europe", "asia"] * 3
     items = [item.with_changes(category=c) for item, c in zip(items, categories, strict=True)]
     rendered = render_digest(sample_settings(), WEEK, items, NOW)
     headings = re.findall(r'<h2 class="section"[^>]*>([^<]+)</h2>', rendered.html)
@@ -217,11 +217,13 @@ class Tags(HTMLParser):
         self.names: set[str] = set()
         self.attributes: set[str] = set()
         self.hrefs: list[str] = []
+        self.bare_links = 0
 
     def handle_starttag(self, tag, attrs):
         self.names.add(tag)
         self.attributes.update(name for name, _ in attrs)
         self.hrefs += [value or "" for name, value in attrs if name in ("href", "src")]
+        self.bare_links += tag == "a" and "href" not in dict(attrs)
 
 
 HOSTILE_TITLE = "<script>alert(1)</script> Breaking\r\nBcc: victim@example.org"
@@ -276,6 +278,7 @@ def test_hostile_items_render_inert_and_intact(no_network):
     assert [a for a in tags.attributes if a.startswith("on")] == []
     assert all(re.match(r"^(https?:|mailto:)", href) for href in tags.hrefs), tags.hrefs
     assert "javascript:" not in html.lower()
+    assert tags.bare_links == 0
     assert "&lt;script&gt;alert(1)&lt;/script&gt; Breaking Bcc: victim@example.org" in html
     assert "<script>alert(1)</script> Breaking Bcc: victim@example.org" in text
     assert "\r" not in rendered.subject and "\n" not in rendered.subject

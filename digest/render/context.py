@@ -27,6 +27,8 @@ TITLE_CHARS = 300
 PREHEADER_CHARS = 140
 OTHER = "Other"
 _EMPTY_HREF = re.compile(r'\shref=""')
+# A link whose target the sanitizer dropped (javascript:, a forged marker): keep only its text.
+_BARE_ANCHOR = re.compile(r"<a\b(?![^>]*\shref=)[^>]*>(.*?)</a>", re.DOTALL)
 
 
 @dataclass(frozen=True)
@@ -139,7 +141,7 @@ def _item_view(item: Item, settings: Settings) -> ItemView:
 def _summary(item: Item) -> tuple[tuple[str, ...], Markup | None]:
     """Sanitized HTML when the item has it and it is short; otherwise text paragraphs, shortened."""
     if item.summary_html:
-        safe = _EMPTY_HREF.sub("", without_mark(sanitize_html(item.summary_html)))
+        safe = _BARE_ANCHOR.sub(r"\1", _EMPTY_HREF.sub("", without_mark(sanitize_html(item.summary_html))))
         text = html_to_text(safe)
         if len(text) <= SUMMARY_CHARS:
             return tuple(text.split("\n\n")) if text else (), Markup(safe) if safe else None
@@ -193,16 +195,17 @@ def _numbered(sections: tuple[Section, ...]) -> tuple[Section, ...]:
 
 
 def _sections(views: list[ItemView], categories: list[str | None]) -> tuple[Section, ...]:
-    """Sections in order of their newest item; items without a category last, as 'Other'."""
-    names = [single_line(c) or None for c in categories]
+    """Sections in order of their newest item, names compared without case; uncategorized last."""
+    names = [without_mark(single_line(c)) or None for c in categories]
     if not any(names):
         return (Section(None, tuple(views)),) if views else ()
-    order: dict[str, list[ItemView]] = {}
+    groups: dict[str, tuple[str, list[ItemView]]] = {}
     for name, view in zip(names, views, strict=True):
-        order.setdefault(name or OTHER, []).append(view)
-    if OTHER in order and None in names:
-        order[OTHER] = order.pop(OTHER)
-    return tuple(Section(name, tuple(group)) for name, group in order.items())
+        title = name or OTHER
+        groups.setdefault(title.casefold(), (title, []))[1].append(view)
+    other = groups.pop(OTHER.casefold(), None)
+    ordered = [*groups.values(), *([other] if other else [])]
+    return tuple(Section(title, tuple(group)) for title, group in ordered)
 
 
 def _preheader(items: Sequence[Item]) -> str:

@@ -11,11 +11,12 @@ both give the same message after parsing.
 
 from __future__ import annotations
 
-import hashlib
+import base64
 import hmac
 import html
 import re
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from email import policy as email_policy
@@ -60,13 +61,22 @@ def make_message_id(
     """`<...@sender-domain>`, the same for every try of one (digest, subscriber): a retry after a
     crash re-sends the same id, so receiving systems can drop the duplicate. No subscriber (a test
     copy) gets a random id."""
-    if subscriber_id is None:
-        local = f"{cadence}.{period}.test.{uuid.uuid4().hex}"
-    else:
-        key = (settings.secret_key or settings.name).encode()
-        mac = hmac.new(key, f"{cadence}|{period}|{subscriber_id}|{email}".encode(), hashlib.sha256)
-        local = f"{cadence}.{period}.{subscriber_id}.{mac.hexdigest()[:16]}"
-    return f"<{local}@{sender_domain(settings)}>"
+    return message_id_factory(settings, cadence, period)(subscriber_id, email)
+
+
+def message_id_factory(settings: Settings, cadence: str, period: str) -> Callable[[int | None, str], str]:
+    """make_message_id with the per-digest work (key, domain) done once, for a send loop."""
+    domain = sender_domain(settings)
+    key = hmac.new((settings.secret_key or settings.name).encode(), f"{cadence}|{period}".encode(), "sha256")
+
+    def make(subscriber_id: int | None, email: str = "") -> str:
+        if subscriber_id is None:
+            return f"<{cadence}.{period}.test.{uuid.uuid4().hex}@{domain}>"
+        mac = key.copy()
+        mac.update(f"|{subscriber_id}|{email}".encode())
+        return f"<{cadence}.{period}.{subscriber_id}.{mac.hexdigest()[:16]}@{domain}>"
+
+    return make
 
 
 def list_id(settings: Settings, cadence: str) -> str:
@@ -222,11 +232,22 @@ def _to_line(email: str, name: str | None) -> bytes:
     elif _QUOTABLE_NAME.fullmatch(name) and '"' not in name and "\\" not in name:
         line = f'To: "{name}" <{email}>\r\n'
     else:
-        line = ""
-    if line and len(line) <= 80 and email.isascii():
+        line = _encoded_to_line(name, email)
+    if line and len(line) <= 80 and email.isascii():  # 78 characters + CRLF
         return line.encode("ascii")
     header = POLICY.header_factory("To", Address(display_name=name, addr_spec=email))
     return POLICY.fold_binary("To", header)
+
+
+def _encoded_to_line(name: str, email: str) -> str:
+    """RFC 2047 for a short non-ASCII name: one base64 encoded-word, no folding needed. Longer
+    names (returned as "") take the email package's folding path."""
+    data = name.encode("utf-8")
+    if (
+        name.isascii() or len(data) > 39
+    ):  # base64 of 39 bytes is 52 chars: the line stays within 80 with the address
+        return ""
+    return f"To: =?utf-8?b?{base64.b64encode(data).decode('ascii')}?= <{email}>\r\n"
 
 
 def _list_unsubscribe_line(url: str, tail: str) -> bytes:

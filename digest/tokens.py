@@ -5,19 +5,27 @@ Tokens never expire: an unsubscribe link in a two-year-old email must still work
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from itsdangerous import BadSignature, URLSafeSerializer
 
 _SALT = "digest.unsubscribe.v1"
 
 
+@lru_cache(maxsize=8)
+def _serializer(secret_key: str) -> URLSafeSerializer:
+    # Built once per key: a send signs one token per recipient, and building costs as much as signing.
+    return URLSafeSerializer(secret_key, salt=_SALT)
+
+
 def make_token(secret_key: str, subscriber_id: int) -> str:
-    return URLSafeSerializer(secret_key, salt=_SALT).dumps(subscriber_id)
+    return _serializer(secret_key).dumps(subscriber_id)
 
 
 def read_token(secret_key: str, token: str) -> int | None:
     """The subscriber id, or None for a forged, altered or malformed token."""
     try:
-        value = URLSafeSerializer(secret_key, salt=_SALT).loads(token)
+        value = _serializer(secret_key).loads(token)
     except BadSignature:
         return None
     return value if isinstance(value, int) and not isinstance(value, bool) else None

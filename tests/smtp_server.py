@@ -39,11 +39,13 @@ class Received:
 @dataclass
 class FaultyHandler:
     """temp_fail_every=N: 451 to every Nth message; drop_every=M: close the connection, without a
-    reply, on every Mth message (it is not recorded); reject: addresses answered 550 at RCPT;
+    reply, on every Mth message (it is not recorded); drop_after_accept_every=K: record every Kth
+    message, then close without the 250 (the ambiguous case); reject: addresses answered 550 at RCPT;
     delay: seconds to sit on each message before answering."""
 
     temp_fail_every: int = 0
     drop_every: int = 0
+    drop_after_accept_every: int = 0
     reject: set[str] = field(default_factory=set)
     delay: float = 0.0
     received: list[Received] = field(default_factory=list)
@@ -71,6 +73,9 @@ class FaultyHandler:
             return "451 4.3.0 Try again later"
         with self.lock:
             self.received.append(Received(envelope.mail_from, list(envelope.rcpt_tos), envelope.content))
+        if self.drop_after_accept_every and number % self.drop_after_accept_every == 0:
+            self.counts["dropped_after_accept"] += 1
+            server.transport.close()
         return "250 2.0.0 Message accepted"
 
 

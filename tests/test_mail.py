@@ -75,6 +75,10 @@ def both(settings, digest, email, name, subscriber_id=7):
         "Zoë Ångström-Łukasiewicz",
         'J. R. "Bob" O\'Neil, Jr.',
         "山田 太郎",
+        'Zoë "Z" <zoe@evil.example>, Jr.',
+        "Ünïcode =?utf-8?q?not_a_word?=",
+        "Åsa-Britt Öberg-Lindqvist",  # 28 chars, 34 bytes: the one-encoded-word fast path
+        "Åsa-Britt Öberg-Lindqvist Ærø Ål",  # over the fast path's size: the email package folds
         "A very long display name that goes on and on well past the seventy-eight column limit",
         "Eve\r\nBcc: victim@example.com",
         "Mallory\nSubject: free money\r\n\r\nbody",

@@ -90,6 +90,23 @@ def test_faulty_server_gives_every_good_address_one_copy_and_never_retries_550(a
     assert server.handler.counts["rejected"] == 2
 
 
+def test_an_ambiguous_delivery_is_sent_again_with_the_same_message_id(db_url, smtp_server):
+    # The server keeps the message but the connection drops before its "250": the sender cannot
+    # know. It sends again (at least once), and the copy carries the same Message-ID.
+    engine = prepared_store(db_url, weekly=20)
+    server = smtp_server(drop_after_accept_every=10)
+    settings = settings_for(db_url, **server.env())
+    report = send_period(settings, engine, "weekly", week(settings), NOW)
+    assert (report.sent, report.complete) == (20, True)
+    copies = Counter(server.recipients())
+    doubled = [email for email, n in copies.items() if n == 2]
+    assert set(copies) == {address("weekly", n) for n in range(20)}
+    assert len(doubled) == server.handler.counts["dropped_after_accept"] >= 2
+    for email in doubled:
+        ids = {r.message()["Message-ID"] for r in server.received if r.rcpt_tos == [email]}
+        assert len(ids) == 1
+
+
 def test_server_down_stops_with_a_clear_error_and_the_next_run_resumes(any_db_url, smtp_server):
     engine = prepared_store(any_db_url, weekly=30)
     down = settings_for(
@@ -108,6 +125,19 @@ def test_server_down_stops_with_a_clear_error_and_the_next_run_resumes(any_db_ur
     report = send_period(up, engine, "weekly", week(up), NOW)
     assert (report.sent, report.complete) == (30, True)
     assert len(server.recipients()) == 30
+
+
+def test_a_server_rejecting_everyone_bounces_no_one_and_leaves_all_owed(any_db_url, smtp_server):
+    engine = prepared_store(any_db_url, weekly=40)
+    server = smtp_server(reject={address("weekly", n) for n in range(40)})  # e.g. "relay denied"
+    settings = settings_for(any_db_url, **server.env())
+    with pytest.raises(SendAborted, match="failed attempts in a row") as error:
+        send_period(settings, engine, "weekly", week(settings), NOW)
+    assert (error.value.report.failed, error.value.report.pending) == (0, 40)
+    assert states(engine) == Counter(pending=40)
+    with engine.connect() as connection:
+        rows = list(connection.execute(select(subscribers.c.status, subscribers.c.bounce_count)))
+    assert {(r.status, r.bounce_count) for r in rows} == {("active", 0)}
 
 
 def test_refused_login_stops_at_once_and_sends_nothing(db_url, smtp_server):
@@ -153,7 +183,13 @@ def test_stop_event_finishes_in_flight_and_leaves_the_rest_pending(db_url, smtp_
     server = smtp_server(delay=0.02)
     settings = settings_for(db_url, **server.env())
     stop = threading.Event()
-    threading.Timer(0.15, stop.set).start()
+
+    def stop_after_ten() -> None:
+        while len(server.received) < 10:
+            time.sleep(0.005)
+        stop.set()
+
+    threading.Thread(target=stop_after_ten, daemon=True).start()
     report = send_period(settings, engine, "weekly", week(settings), NOW, stop_event=stop)
     assert 0 < report.sent < 60 and report.pending == 60 - report.sent and not report.complete
     assert states(engine) == Counter(sent=report.sent, pending=60 - report.sent)

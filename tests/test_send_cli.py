@@ -59,7 +59,8 @@ def test_sigkill_part_way_then_rerun_delivers_all_with_at_most_concurrency_dupli
     wait_for(lambda: len(server.received) >= 150)
     process.send_signal(signal.SIGKILL)
     process.wait(timeout=10)
-    assert len(server.received) < 600, "the kill came too late to test anything"
+    killed_at = len(server.received)
+    assert killed_at < 600, "the kill came too late to test anything"
 
     rerun = subprocess.run(
         [sys.executable, "-m", "digest", "send", "--period", WEEK],
@@ -73,6 +74,7 @@ def test_sigkill_part_way_then_rerun_delivers_all_with_at_most_concurrency_dupli
     copies = Counter(server.recipients())
     assert set(copies) == {address("weekly", n) for n in range(600)}
     duplicates = sum(n - 1 for n in copies.values())
+    print(f"SIGKILL at {killed_at} received: {duplicates} duplicates")
     assert duplicates <= CONCURRENCY, copies.most_common(5)
 
 
@@ -159,3 +161,30 @@ def test_bad_period_is_a_usage_error(digest, bad):
     env = {"DIGEST_FROM": "News <news@example.org>", "DIGEST_SECRET_KEY": SECRET}
     result = digest("send", "--period", bad, extra_env=env)
     assert result.code == 2 and "Traceback" not in result.err
+
+
+def test_send_renders_stores_and_sends_a_real_digest_end_to_end(digest, smtp_server):
+    from datetime import UTC, datetime
+    from zoneinfo import ZoneInfo
+
+    from digest.periods import week_of
+    from tests.conftest import SEEDS
+
+    server = smtp_server()
+    env = {"DIGEST_FROM": "News <news@example.org>", "DIGEST_SECRET_KEY": SECRET, **server.env()}
+    assert digest("ingest", str(SEEDS), extra_env=env).code == 0
+    for n in range(3):
+        assert (
+            digest("subscribers", "add", address("weekly", n), "--name", f"Zoë {n}", extra_env=env).code == 0
+        )
+    current = week_of(datetime.now(UTC), ZoneInfo("UTC")).key  # undated seed items are dated at ingest
+    result = digest("send", "--period", current, extra_env=env)
+    assert result.code == 0, result.err
+    assert server.recipients() == [address("weekly", n) for n in range(3)]
+    message = server.received[0].message()
+    link = message["List-Unsubscribe"].strip("<>")
+    assert link in message.get_body(("html",)).get_content()
+    assert link in message.get_body(("plain",)).get_content()
+    assert digest("send", "--period", current, extra_env=env).out.count("sent 0") == 1
+    empty = digest("send", extra_env=env)  # the last complete week holds nothing
+    assert empty.code == 1 and empty.err.startswith("digest: error: no items in weekly")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 import ssl
 import subprocess
+import time
 
 import pytest
 
@@ -129,3 +130,13 @@ def test_memory_transport_keeps_messages():
     memory = MemoryTransport()
     memory.connect().send("a@example.org", "b@example.com", MESSAGE)
     assert memory.messages == [("a@example.org", "b@example.com", MESSAGE)]
+
+
+def test_a_server_that_stops_answering_times_out_as_temporary(smtp_server):
+    server = smtp_server(delay=1.5)
+    connection = smtp(server, timeout=1).connect()
+    started = time.monotonic()
+    with pytest.raises(DeliveryError) as slow:
+        connection.send("a@example.org", "b@example.com", MESSAGE)
+    assert slow.value.kind == "temporary" and slow.value.reconnect
+    assert time.monotonic() - started < 3

@@ -73,6 +73,8 @@ def list_(cadence: str | None, status: str | None, as_json: bool) -> None:
         return
     count = 0
     for row in rows:
+        if not count:
+            click.echo(f"{'EMAIL':<40} {'CADENCE':<8} {'STATUS':<13} NAME")
         count += 1
         click.echo(f"{row.email:<40} {row.cadence:<8} {row.status:<13} {row.name or ''}")
     click.echo(f"{count} subscribers", err=True)

@@ -29,6 +29,7 @@ from sqlalchemy import Engine
 from digest.delivery.claims import claimer_is_gone, new_run_id
 from digest.errors import DigestError
 from digest.store import deliveries as log
+from digest.store import subscribers as subscriber_store
 from digest.transport import Connection, DeliveryError, Transport
 
 MAX_TRIES = 5  # per row and run; after that the row goes back to pending for the next run
@@ -120,6 +121,8 @@ class Runner:
         self.abort: str | None = None
         self.quiet_until = 0.0
         self.db: SAConnection | None = None
+        self.unproven: list[log.Claimed] = []  # 5xx failures since the last success
+        self.rejected_everyone = False
         self.exhausted: list[int] = []  # rows that ran out of tries: released when the run ends
         self.local = threading.local()
         self.connections: list[Connection] = []
@@ -128,16 +131,17 @@ class Runner:
     # --- the loop ------------------------------------------------------------------------------
 
     def run(self) -> RunStats:
-        self._recover()
         inflight: dict[Future, Job] = {}
         try:
+            self._recover()
             with ThreadPoolExecutor(self.concurrency, thread_name_prefix="digest-send") as pool:
                 while True:
                     if not self._stopping():
                         self._fill(pool, inflight)
                     if inflight:
                         done, _ = wait(inflight, timeout=0.5, return_when=FIRST_COMPLETED)
-                        self._record([f.result() for f in done])
+                        if done:
+                            self._record([f.result() for f in done])
                         for future in done:
                             inflight.pop(future)
                     elif self._stopping() or not self._idle():
@@ -231,8 +235,8 @@ class Runner:
                 if outcome.kind == "sent":
                     log.mark_sent(connection, job.row.id, job.message_id, now)
                 elif outcome.kind == "permanent":
-                    if log.mark_failed(connection, job.row, outcome.reason, self.bounce_limit, now):
-                        self.stats.bounced += 1
+                    if log.mark_failed(connection, job.row, outcome.reason):
+                        self.unproven.append(job.row)
                 else:
                     log.note_attempt(connection, job.row.id, outcome.reason)
                     job.tries += 1
@@ -242,6 +246,8 @@ class Runner:
                         self.stats.retried += 1
                     else:
                         self.exhausted.append(job.row.id)
+            if any(o.kind == "sent" for o in outcomes):
+                self._count_bounces(connection, now)
         self._account(outcomes)
 
     def _account(self, outcomes: list[Outcome]) -> None:
@@ -256,11 +262,20 @@ class Runner:
             elif outcome.kind == "fatal" and self.abort is None:
                 self.abort = f"stopped: {outcome.reason}"
         if self.abort is None and len(self.recent) == self.recent.maxlen and not any(self.recent):
+            self.rejected_everyone = len(self.unproven) > 0
             self.abort = (
                 f"stopped after {len(self.recent)} failed attempts in a row "
                 f"(last: {outcomes[-1].reason}); the rest stays pending for the next run"
             )
         self.progress(sum(o.kind in ("sent", "permanent") for o in outcomes))
+
+    def _count_bounces(self, connection: SAConnection, now: datetime) -> None:
+        """5xx failures count toward the bounce limit once a later success shows the server takes
+        mail: a server rejecting everyone must not bounce a whole list."""
+        for row in self.unproven:
+            if subscriber_store.record_bounce(connection, row.subscriber_id, self.bounce_limit, now):
+                self.stats.bounced += 1
+        self.unproven.clear()
 
     def _give_back(self) -> None:
         """Rows this run claimed but did not finish go back to pending (stop, abort, error)."""
@@ -270,6 +285,12 @@ class Runner:
         self.retries.clear()
         with self._transaction() as connection:
             self.stats.released += log.release(connection, ids, self.run_id)
+            if self.rejected_everyone:
+                reopened = log.reopen_failed(connection, [row.id for row in self.unproven])
+                self.stats.failed -= reopened
+                self.stats.failures = self.stats.failures[: max(0, len(self.stats.failures) - reopened)]
+                self.unproven.clear()
+            self._count_bounces(connection, _now())
 
     # --- worker threads ------------------------------------------------------------------------
 

@@ -129,16 +129,28 @@ def mark_sent(connection: Connection, delivery_id: int, message_id: str, now: da
     )
 
 
-def mark_failed(connection: Connection, row: Claimed, reason: str, bounce_limit: int, now: datetime) -> bool:
-    """A permanent failure: recorded, never retried, counted toward the bounce limit."""
+def mark_failed(connection: Connection, row: Claimed, reason: str) -> bool:
+    """A permanent failure: recorded and never retried. The bounce is counted separately
+    (runner: only once the server has shown it is not rejecting everyone)."""
     result = connection.execute(
         update(deliveries)
         .where(deliveries.c.id == row.id, deliveries.c.state == "sending")
         .values(state="failed", last_error=reason[:500], attempts=deliveries.c.attempts + 1, claimed_by=None)
     )
-    if result.rowcount != 1:
-        return False
-    return subscriber_store.record_bounce(connection, row.subscriber_id, bounce_limit, now)
+    return result.rowcount == 1
+
+
+def reopen_failed(connection: Connection, ids: Iterable[int]) -> int:
+    """Failures that were the server's fault after all (it rejected everyone): owed again."""
+    ids = list(ids)
+    if not ids:
+        return 0
+    result = connection.execute(
+        update(deliveries)
+        .where(deliveries.c.id.in_(ids), deliveries.c.state == "failed")
+        .values(state="pending", claimed_by=None, claimed_at=None)
+    )
+    return result.rowcount
 
 
 def note_attempt(connection: Connection, delivery_id: int, reason: str) -> None:

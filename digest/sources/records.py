@@ -27,8 +27,12 @@ _ALIASES = {
 }
 
 
-def _pick(record: dict, field: str) -> str | None:
-    lowered = {str(k).strip().lower(): v for k, v in record.items()}
+def _lowered(record: dict) -> dict:
+    """Field names as _pick looks them up; built once per record, not once per field."""
+    return {str(k).strip().lower(): v for k, v in record.items()}
+
+
+def _pick(lowered: dict, field: str) -> str | None:
     for alias in _ALIASES[field]:
         value = lowered.get(alias)
         if isinstance(value, dict):  # JSON Feed: "author": {"name": ...}
@@ -41,6 +45,7 @@ def _pick(record: dict, field: str) -> str | None:
 
 
 def item_from_record(record: dict, source: str, tz: ZoneInfo) -> Item:
+    record = _lowered(record)
     title = single_line(_pick(record, "title"))
     if not title:
         raise ValueError("has no title")

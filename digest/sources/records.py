@@ -76,7 +76,9 @@ def read_json(text: str, source: str, tz: ZoneInfo) -> list[Item]:
     if not isinstance(data, list):
         raise ValueError("JSON must be a list of item objects (or an object with an 'items' list)")
     found = []
-    for number, record in enumerate(data, start=1):
+    for number in range(1, len(data) + 1):
+        # Each record is dropped once it is an Item: a large export is never held twice over.
+        record, data[number - 1] = data[number - 1], None
         if not isinstance(record, dict):
             raise ValueError(f"item {number} is not an object")
         try:

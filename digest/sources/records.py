@@ -27,8 +27,12 @@ _ALIASES = {
 }
 
 
-def _pick(record: dict, field: str) -> str | None:
-    lowered = {str(k).strip().lower(): v for k, v in record.items()}
+def _lowered(record: dict) -> dict:
+    """Field names as _pick looks them up; built once per record, not once per field."""
+    return {str(k).strip().lower(): v for k, v in record.items()}
+
+
+def _pick(lowered: dict, field: str) -> str | None:
     for alias in _ALIASES[field]:
         value = lowered.get(alias)
         if isinstance(value, dict):  # JSON Feed: "author": {"name": ...}
@@ -41,6 +45,7 @@ def _pick(record: dict, field: str) -> str | None:
 
 
 def item_from_record(record: dict, source: str, tz: ZoneInfo) -> Item:
+    record = _lowered(record)
     title = single_line(_pick(record, "title"))
     if not title:
         raise ValueError("has no title")
@@ -71,7 +76,9 @@ def read_json(text: str, source: str, tz: ZoneInfo) -> list[Item]:
     if not isinstance(data, list):
         raise ValueError("JSON must be a list of item objects (or an object with an 'items' list)")
     found = []
-    for number, record in enumerate(data, start=1):
+    for number in range(1, len(data) + 1):
+        # Each record is dropped once it is an Item: a large export is never held twice over.
+        record, data[number - 1] = data[number - 1], None
         if not isinstance(record, dict):
             raise ValueError(f"item {number} is not an object")
         try:

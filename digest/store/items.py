@@ -28,9 +28,9 @@ def upsert_items(connection: Connection, batch: Sequence[Item], now: datetime) -
     does not move its items into a newer period.
     """
     counts = UpsertCounts()
-    unique = {item.id: item for item in batch}
+    unique = list({item.id: item for item in batch}.values())
     for start in range(0, len(unique), _CHUNK):
-        chunk = list(unique.values())[start : start + _CHUNK]
+        chunk = unique[start : start + _CHUNK]
         known = _known_hashes(connection, [item.id for item in chunk])
         fresh = [item for item in chunk if item.id not in known]
         if fresh:

@@ -64,9 +64,3 @@ def _json_default(value: Any) -> Any:
     if isinstance(value, datetime):
         return value.isoformat()
     raise TypeError(f"cannot serialize {type(value).__name__}")
-
-
-def not_built_yet(what: str) -> None:
-    from digest.errors import DigestError
-
-    raise DigestError(f"{what} is not built yet")

@@ -106,7 +106,7 @@ def test_cli_add_list_remove_and_import(digest, tmp_path):
     assert digest("subscribers", "add", "Ann@Example.org", "--name", "Ann").code == 0
     (tmp_path / "in.csv").write_text("email,name,cadence\nb@example.org,Bob,monthly\nbroken,,\n")
     result = digest("subscribers", "import", "in.csv")
-    assert result.code == 0 and "in.csv:3: skipped" in result.err and "added 1" in result.out
+    assert result.code == 1 and "in.csv:3: skipped" in result.err and "added 1" in result.out
     assert digest("subscribers", "remove", "ann@example.org").code == 0
     listed = json.loads(digest("subscribers", "list", "--json").out)
     assert [{k: p[k] for k in ("email", "name", "cadence", "status")} for p in listed] == [

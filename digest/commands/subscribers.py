@@ -40,8 +40,8 @@ def add(email: str, name: str | None, cadence: str) -> None:
 def import_(file: Path) -> None:
     """Import subscribers from a CSV file with a header row: email,name,cadence.
 
-    Bad rows are reported with their line number and skipped; addresses that unsubscribed (or
-    bounced) stay that way.
+    Bad rows are reported with their line number and skipped (the good rows are kept, and the exit
+    status is 1 so scripts notice); addresses that unsubscribed (or bounced) stay that way.
 
     digest subscribers import people.csv
     """
@@ -54,6 +54,8 @@ def import_(file: Path) -> None:
         f"added {report.added}, updated {report.updated}, unchanged {report.unchanged}, "
         f"kept unsubscribed {report.kept_unsubscribed}, skipped {len(report.errors)}"
     )
+    if report.errors:
+        sys.exit(1)
 
 
 @subscribers.command(name="list")

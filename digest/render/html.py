@@ -51,7 +51,9 @@ def compile_mjml(source: str, template: str) -> str:
         html = mjml2html(source, disable_comments=True, fonts={})
     except ValueError as exc:
         raise DigestError(f"template {template}: invalid MJML: {exc}{_where(source, str(exc))}") from None
-    return _FONT_LINK.sub("", html)
+    # MJML adds no font link when mj-all sets font-family; an override might not. (A bare scan of the
+    # page with this regex took 1 ms of 200 items' 3; the substring test, 20 µs.)
+    return _FONT_LINK.sub("", html) if "fonts.googleapis" in html else html
 
 
 def _where(source: str, message: str) -> str:
@@ -72,4 +74,10 @@ def inline_css(html: str, css: str) -> str:
         minify_css=True,
         extra_css=css,
     )
-    return "<!doctype html>\n" + _DOCTYPE.sub("", inliner.inline(html))
+    return "<!doctype html>\n" + _without_doctype(inliner.inline(html))
+
+
+def _without_doctype(html: str) -> str:
+    """A match at the start only: `re.sub` would try the pattern at every position of the page."""
+    found = _DOCTYPE.match(html)
+    return html[found.end() :] if found else html

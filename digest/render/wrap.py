@@ -31,19 +31,23 @@ def wrap(text: str, width: int = WIDTH, indent: str = "", first: str | None = No
     if len(first) + len(text) <= width:
         return first + text
     room_first, room = width - len(first), width - len(indent)
-    head = _line(room_first).match(text) if room_first > 0 else None
-    if head is None:  # the first word does not fit on the first line
-        return _textwrap(text, width, indent, first)
-    rest = text[head.end() :]
-    if not rest:
-        return first + head.group(1)
-    if room_first < room and rest.find(" ") % (len(rest) + 1) > room_first:
-        # textwrap splits a word longer than the first line onto it, even if later lines are wider
-        return _textwrap(text, width, indent, first)
+    head, rest = "", text
+    if room_first != room:  # the first line has its own width: fill it alone
+        found = _line(room_first).match(text) if room_first > 0 else None
+        if found is None:  # its first word does not fit
+            return _textwrap(text, width, indent, first)
+        head, rest = found.group(1), text[found.end() :]
+        if not rest:
+            return first + head
+        if room_first < room and rest.find(" ") % (len(rest) + 1) > room_first:
+            # textwrap splits a word longer than the first line onto it, even if later lines are wider
+            return _textwrap(text, width, indent, first)
     lines = _line(room).findall(rest) if room > 0 else []
     if sum(map(len, lines)) + len(lines) - 1 != len(rest):
-        return _textwrap(text, width, indent, first)  # a word longer than a line: findall skipped
-    return first + head.group(1) + "".join(["\n" + indent + line for line in lines])
+        return _textwrap(text, width, indent, first)  # a word longer than a line: findall skipped it
+    if head:
+        lines.insert(0, head)
+    return first + ("\n" + indent).join(lines)
 
 
 def _textwrap(text: str, width: int, indent: str, first: str) -> str:

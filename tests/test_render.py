@@ -1,4 +1,4 @@
-"""Rendering a digest: the real pipeline (Jinja2 -> MJML -> mjml-python -> premailer, and the text part)."""
+"""Rendering a digest: the real pipeline (Jinja2 -> MJML -> mjml-python -> css-inline, and the text part)."""
 
 from __future__ import annotations
 
@@ -303,6 +303,71 @@ def test_template_override_wins_file_by_file(tmp_path):
     assert "OVERRIDE Washington Communists Take a Stand for the Intifada!" in rendered.html
     assert "Read more" not in rendered.html
     assert " * Washington Communists Take a Stand" in rendered.text  # digest.txt still built in
+
+
+def test_environment_is_reused_until_a_template_file_changes(tmp_path):
+    from digest.render.templates import environment
+
+    (tmp_path / "item.mjml").write_text("<p>{{ item.title }}</p>\n", encoding="utf-8")
+    first = environment(tmp_path)
+    assert environment(tmp_path) is first  # templates are compiled once, not per render
+    (tmp_path / "digest.txt").write_text("{{ digest.name }}\n", encoding="utf-8")
+    assert environment(tmp_path) is not first
+
+
+def test_edited_and_added_override_templates_apply_to_the_next_render(tmp_path):
+    """The preview re-renders on every template change: a cached environment must not hide one."""
+    item = tmp_path / "item.mjml"
+    item.write_text("<p>FIRST {{ item.title }}</p>\n", encoding="utf-8")
+    settings = sample_settings(templates_dir=tmp_path)
+    assert "FIRST Washington" in render_digest(settings, WEEK, seed_items(), NOW).html
+    item.write_text("<p>EDITED AGAIN {{ item.title }}</p>\n", encoding="utf-8")
+    (tmp_path / "digest.txt").write_text("ADDED {{ digest.name }}\n", encoding="utf-8")
+    rendered = render_digest(settings, WEEK, seed_items(), NOW)
+    assert "EDITED AGAIN Washington" in rendered.html and "FIRST" not in rendered.html
+    assert rendered.text == "ADDED IMT News\n"
+    item.unlink()
+    assert '<div class="item"' in render_digest(settings, WEEK, seed_items(), NOW).html  # built-in again
+
+
+def test_theme_override_is_inlined_and_nothing_is_fetched(tmp_path):
+    """css-inline is Rust: the socket guard cannot see it, so a real server counts any request."""
+    import http.server
+    import threading
+
+    requests: list[str] = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            requests.append(self.path)
+            self.send_response(200)
+            self.send_header("Content-Type", "text/css")
+            self.end_headers()
+            self.wfile.write(b".title { color: #ff0000; }")
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    remote = f"http://127.0.0.1:{server.server_port}"
+    try:
+        (tmp_path / "theme.css").write_text(
+            f'@import url("{remote}/import.css");\n.title {{ margin: 0; color: #123456; }}\n',
+            encoding="utf-8",
+        )
+        (tmp_path / "item.mjml").write_text(
+            f'<link rel="stylesheet" href="{remote}/link.css"><p class="title">{{{{ item.title }}}}</p>\n',
+            encoding="utf-8",
+        )
+        html = render_digest(sample_settings(templates_dir=tmp_path), WEEK, seed_items(), NOW).html
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert requests == []
+    assert 'class="title" style="margin:0;color:#123456"' in html
+    assert "#ff0000" not in html
+    assert "background-color: #1c1c1f !important" in html  # the head's dark-mode rules, as written
 
 
 def test_override_templates_are_autoescaped(tmp_path):

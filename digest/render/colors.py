@@ -6,6 +6,8 @@ WCAG contrast (relative luminance) decides how far to shade it each way.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 LIGHT_BACKGROUND = "#ffffff"
 DARK_BACKGROUND = "#1c1c1f"
 MIN_CONTRAST = 4.8  # a little over WCAG AA (4.5) so rounding never drops below it
@@ -51,7 +53,13 @@ def readable_on(colour: str, background: str, minimum: float = MIN_CONTRAST) -> 
 
 def theme(brand: str) -> dict[str, str]:
     """The accent for light mode (also the header band behind white text) and for dark mode."""
-    return {
-        "accent": readable_on(brand, LIGHT_BACKGROUND),
-        "accent_dark_mode": readable_on(brand, DARK_BACKGROUND),
-    }
+    return dict(_theme(brand))
+
+
+@lru_cache(maxsize=16)
+def _theme(brand: str) -> tuple[tuple[str, str], ...]:
+    """Up to 21 contrast trials per colour: the same few brand colours every render, so kept."""
+    return (
+        ("accent", readable_on(brand, LIGHT_BACKGROUND)),
+        ("accent_dark_mode", readable_on(brand, DARK_BACKGROUND)),
+    )

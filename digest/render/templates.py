@@ -4,12 +4,17 @@ Autoescape is on for every template (.mjml, .html, .css and any name we do not k
 text part (.txt), which is not HTML and shows only plain, single-line or wrapped text.
 StrictUndefined turns a typo into an error, and every template error becomes a DigestError
 naming the file and line, never a traceback.
+
+An environment compiles each template once; building one per render cost ~20 ms. So environments
+are kept per folder and per state of its files (names, mtimes, sizes): editing, adding or removing a
+template in either folder (the preview's live reload) gives a fresh one, otherwise it is reused.
 """
 
 from __future__ import annotations
 
 import importlib.resources
-import textwrap
+import os
+from functools import lru_cache
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -17,8 +22,7 @@ from typing import Any
 import jinja2
 
 from digest.errors import DigestError
-
-WIDTH = 78
+from digest.render.wrap import wrap
 
 
 def builtin_dir() -> Path:
@@ -31,6 +35,27 @@ def _autoescape(name: str | None) -> bool:
 
 def environment(override_dir: Path | None) -> jinja2.Environment:
     """Files in `override_dir` win by name; anything it lacks comes from the built-in theme."""
+    return _environment(override_dir, _files_state(override_dir))
+
+
+def _files_state(override_dir: Path | None) -> tuple:
+    """What the templates' compiled form depends on: every file's name, mtime and size."""
+    state = []
+    for folder in (override_dir, builtin_dir()):
+        if folder is None:
+            continue
+        try:
+            with os.scandir(folder) as entries:
+                for entry in entries:
+                    stat = entry.stat()
+                    state.append((str(folder), entry.name, stat.st_mtime_ns, stat.st_size))
+        except OSError:  # a missing folder: loading a template from it reports the error
+            state.append((str(folder), "", 0, 0))
+    return tuple(sorted(state))
+
+
+@lru_cache(maxsize=8)
+def _environment(override_dir: Path | None, files_state: tuple) -> jinja2.Environment:
     search = [str(override_dir)] if override_dir else []
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader([*search, str(builtin_dir())]),
@@ -67,16 +92,3 @@ def _location(tb: TracebackType | None, env: jinja2.Environment) -> str | None:
             found = f"{filename}:{tb.tb_lineno}"
         tb = tb.tb_next
     return found
-
-
-def wrap(text: str, width: int = WIDTH, indent: str = "", first: str | None = None) -> str:
-    """Wrap prose for the text part; words longer than a line are split so no line overflows."""
-    first = indent if first is None else first
-    return textwrap.fill(
-        text,
-        width=width,
-        initial_indent=first,
-        subsequent_indent=indent,
-        break_long_words=True,
-        break_on_hyphens=False,
-    )

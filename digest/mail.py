@@ -24,6 +24,7 @@ from email import quoprimime
 from email.headerregistry import Address
 from email.message import EmailMessage, MIMEPart
 from email.utils import format_datetime, parseaddr
+from functools import lru_cache
 
 from digest.config import Settings
 from digest.models import UNSUBSCRIBE_MARK, RenderedDigest
@@ -33,6 +34,7 @@ SAMPLE_FROM = "digest@localhost"
 _QP_WIDTH = 75  # body lines at most 75 characters plus the soft-break "="
 _PLAIN_NAME = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?: [A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*")
 _QUOTABLE_NAME = re.compile(r"[\x20-\x7e]+")
+_BARE_EOL = re.compile(rb"\r(?!\n)|(?<!\r)\n")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u0085\u2028\u2029]+")
 
 
@@ -52,7 +54,16 @@ def sender(settings: Settings) -> Address:
 
 
 def sender_domain(settings: Settings) -> str:
-    return sender(settings).domain or "localhost"
+    return _domain_of(settings.from_addr or "")
+
+
+@lru_cache(maxsize=8)
+def _domain_of(from_addr: str) -> str:
+    # Parsing DIGEST_FROM through the email package costs ~30 µs: once per address, not per
+    # Message-ID (make_message_id is called per recipient by callers outside the send loop).
+    if not from_addr:
+        return "localhost"
+    return Address(addr_spec=parseaddr(from_addr)[1]).domain or "localhost"
 
 
 def make_message_id(
@@ -183,11 +194,15 @@ def _text_part(body: str, subtype: str, slot: str) -> MIMEPart:
 
 @dataclass(frozen=True)
 class PreparedMessage:
-    """The shared bytes, cut at the personal places. `slots[i]` names what goes after `pieces[i]`."""
+    """The shared bytes, cut at the personal places. `slots[i]` names what goes after `pieces[i]`.
+
+    `wire_pieces` are the same pieces in SMTP DATA form (leading dots doubled, RFC 5321 4.5.2),
+    made once here: every piece starts a line, because every personal value ends one."""
 
     pieces: tuple[bytes, ...]
     slots: tuple[str, ...]
     list_unsubscribe_tail: str
+    wire_pieces: tuple[bytes, ...] = ()
 
     def for_recipient(
         self,
@@ -201,6 +216,17 @@ class PreparedMessage:
 
         `subscriber_id` is accepted for symmetry with the delivery log; the personal link already
         carries it."""
+        return self.personalize(email, name, subscriber_id, unsubscribe_url, message_id).data
+
+    def personalize(
+        self,
+        email: str,
+        name: str | None,
+        subscriber_id: int | None,
+        unsubscribe_url: str,
+        message_id: str,
+    ) -> Personalized:
+        """This recipient's message in both forms, each joined only when asked for."""
         values = {
             "to": _to_line(email, name),
             "mid": f"Message-ID: {_one_line(message_id)}\r\n".encode("ascii"),
@@ -208,11 +234,40 @@ class PreparedMessage:
             "text": _qp_url(unsubscribe_url),
             "html": _qp_url(html.escape(unsubscribe_url, quote=True)),
         }
-        out = [self.pieces[0]]
-        for slot, piece in zip(self.slots, self.pieces[1:], strict=True):
-            out.append(values[slot])
+        return Personalized(self, values)
+
+    def join(self, values: dict[str, bytes], wire: bool = False) -> bytes:
+        pieces = self.wire_pieces if wire else self.pieces
+        out = [pieces[0]]
+        for slot, piece in zip(self.slots, pieces[1:], strict=True):
+            out.append(_dot_stuffed(values[slot]) if wire else values[slot])
             out.append(piece)
+        if wire:
+            out.append(b".\r\n")
         return b"".join(out)
+
+
+@dataclass(frozen=True, slots=True)
+class Personalized:
+    """One recipient's message: `data` as a file holds it, `wire` as SMTP DATA carries it (what
+    `digest.transport.wire_data(data)` gives, without a pass over the whole message)."""
+
+    prepared: PreparedMessage
+    values: dict[str, bytes]
+
+    @property
+    def data(self) -> bytes:
+        return self.prepared.join(self.values)
+
+    @property
+    def wire(self) -> bytes:
+        return self.prepared.join(self.values, wire=True)
+
+
+def _dot_stuffed(chunk: bytes) -> bytes:
+    """Leading dots doubled on every line of a chunk that starts a line."""
+    chunk = chunk.replace(b"\r\n.", b"\r\n..")
+    return b"." + chunk if chunk.startswith(b".") else chunk
 
 
 def _one_line(value: str) -> str:
@@ -284,8 +339,12 @@ def prepare_message(settings: Settings, rendered: RenderedDigest, now: datetime)
     parts = pattern.split(raw)
     names = {v.encode(): k for k, v in slot.items()}
     mailto = list_unsubscribe(settings, "x").partition(", ")[2]
+    pieces = tuple(parts[0::2])
+    if not pieces[-1].endswith(b"\r\n") or any(_BARE_EOL.search(p) for p in pieces):
+        raise RuntimeError("the prepared message is not in CRLF form")
     return PreparedMessage(
-        pieces=tuple(parts[0::2]),
+        pieces=pieces,
         slots=tuple(names[s] for s in parts[1::2]),
         list_unsubscribe_tail=mailto,
+        wire_pieces=tuple(_dot_stuffed(p) for p in pieces),
     )

@@ -26,13 +26,13 @@ from sqlalchemy.exc import IntegrityError
 from digest.config import Settings
 from digest.delivery.runner import Job, Runner, SendAborted
 from digest.errors import DigestError
-from digest.mail import build_message, make_message_id, prepare_message
+from digest.mail import build_message, make_message_id, message_id_factory, prepare_message
 from digest.models import RenderedDigest
 from digest.periods import Period
 from digest.store import deliveries as log
 from digest.store.digests import get_digest, mark_complete, save_digest
 from digest.tokens import unsubscribe_url
-from digest.transport import DeliveryError, Transport, describe_transport, open_transport
+from digest.transport import DeliveryError, Payload, Transport, describe_transport, open_transport
 
 __all__ = ["SendAborted", "SendReport", "dry_run", "send_period", "send_test_copy"]
 
@@ -132,18 +132,18 @@ def send_period(
 
 
 def _runner(settings, engine, digest_id, rendered, now, transport, stop_event, progress, owed) -> Runner:
+    # Everything per digest (the encoded message, the sender's domain, the keys) is done once here;
+    # per recipient only the personal parts are made.
     prepared = prepare_message(settings, rendered, now)
     base_url, secret = settings.base_url, settings.secret_key
+    message_id = message_id_factory(settings, rendered.cadence, rendered.period)
 
     def make_job(claimed: log.Claimed) -> Job:
-        mid = make_message_id(
-            settings, rendered.cadence, rendered.period, claimed.subscriber_id, claimed.email
-        )
-        return Job(claimed, mid)
+        return Job(claimed, message_id(claimed.subscriber_id, claimed.email))
 
-    def build(job: Job) -> bytes:
+    def build(job: Job) -> Payload:
         url = unsubscribe_url(base_url, secret, job.row.subscriber_id)
-        return prepared.for_recipient(job.row.email, job.row.name, job.row.subscriber_id, url, job.message_id)
+        return prepared.personalize(job.row.email, job.row.name, job.row.subscriber_id, url, job.message_id)
 
     done = [0]
 

@@ -41,16 +41,34 @@ class FaultyHandler:
     """temp_fail_every=N: 451 to every Nth message; drop_every=M: close the connection, without a
     reply, on every Mth message (it is not recorded); drop_after_accept_every=K: record every Kth
     message, then close without the 250 (the ambiguous case); reject: addresses answered 550 at RCPT;
-    delay: seconds to sit on each message before answering."""
+    delay: seconds to sit on each message before answering; pipelining: offer PIPELINING (RFC 2920)
+    in the EHLO reply, as Postfix and most real servers do (aiosmtpd reads commands one line at a
+    time, so pipelined commands work; it just does not say so by itself)."""
 
     temp_fail_every: int = 0
     drop_every: int = 0
     drop_after_accept_every: int = 0
     reject: set[str] = field(default_factory=set)
     delay: float = 0.0
+    pipelining: bool = True
     received: list[Received] = field(default_factory=list)
     counts: Counter = field(default_factory=Counter)
     lock: threading.Lock = field(default_factory=threading.Lock)
+
+    async def handle_EHLO(self, server, session, envelope, hostname, responses):
+        session.host_name = hostname
+        if self.pipelining:
+            responses.insert(-1, "250-PIPELINING")
+        return responses
+
+    async def handle_MAIL(self, server, session, envelope, address, mail_options):
+        # A client that pipelines (RFC 2920) has sent RCPT before hearing MAIL's reply: it is
+        # already waiting in the server's read buffer.
+        if b"RCPT" in bytes(getattr(server._reader, "_buffer", b"")).upper():
+            self.counts["pipelined"] += 1
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 OK"
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if address.lower() in self.reject:

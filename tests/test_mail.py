@@ -164,3 +164,21 @@ def test_sample_message_without_a_sender_configured_still_builds():
     prepared = prepare_message(settings, rendered(), NOW)
     raw = prepared.for_recipient("reader@example.com", "Sample Reader", None, "https://x.test/u/t", "<a@b>")
     assert parse(raw)["From"].addresses[0].addr_spec == "digest@localhost"
+
+
+@pytest.mark.parametrize("base", ["https://news.example.org", "https://n.example.org/a.b.c/" + "x." * 40])
+def test_wire_form_is_the_message_dot_stuffed_for_smtp_data(base):
+    from digest.transport import wire_data
+
+    text = f".NET notes\n..two dots\nUnsubscribe: {UNSUBSCRIBE_MARK}\n.\n"
+    html = f'<p>x</p>\n.leading dot\n<a href="{UNSUBSCRIBE_MARK}">off</a>\n'
+    settings = make_settings(DIGEST_BASE_URL=base, DIGEST_UNSUBSCRIBE_MAILTO="off@example.org")
+    prepared = prepare_message(settings, rendered(text=text, html=html), NOW)
+    for subscriber_id in range(1, 40):  # tokens of every length and dot position
+        url = unsubscribe_url(settings.base_url, settings.secret_key, subscriber_id * 7919)
+        personal = prepared.personalize("a@example.com", "Ann", subscriber_id, url, "<m@example.org>")
+        assert personal.data == prepared.for_recipient(
+            "a@example.com", "Ann", subscriber_id, url, "<m@example.org>"
+        )
+        assert personal.wire == wire_data(personal.data)
+    assert b"\r\n..NET notes" in personal.wire and b"\r\n...two dots" in personal.wire

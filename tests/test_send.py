@@ -228,3 +228,32 @@ def test_send_requires_a_sender_and_a_secret(db_url):
     settings = settings_for(db_url, DIGEST_FROM="", DIGEST_SECRET_KEY="")
     with pytest.raises(ConfigError, match="DIGEST_FROM"):
         send_period(settings, engine, "weekly", week(settings), NOW, transport=MemoryTransport())
+
+
+def test_while_the_log_cannot_commit_each_connection_sends_at_most_one_more_message(db_url, smtp_server):
+    """The crash promise, made visible: hold the database's write lock so no outcome can be
+    committed; whatever the connections send meanwhile is sent-but-unrecorded, and must stay
+    within DIGEST_SEND_CONCURRENCY (4) however long the log is stuck."""
+    from digest.store import open_engine
+
+    engine = prepared_store(db_url, weekly=200)
+    server = smtp_server(delay=0.002)
+    settings = settings_for(db_url, **server.env())
+    result: list = []
+    sender = threading.Thread(
+        target=lambda: result.append(send_period(settings, engine, "weekly", week(settings), NOW))
+    )
+    sender.start()
+    while len(server.received) < 20:
+        time.sleep(0.002)
+    blocker = open_engine(db_url).connect()
+    with blocker.begin():  # BEGIN IMMEDIATE: the send's next commit waits behind it
+        recorded = Counter(blocker.execute(select(deliveries.c.state)).scalars())["sent"]
+        time.sleep(1.0)
+        unrecorded = len(server.received) - recorded
+    blocker.close()
+    sender.join(timeout=60)
+    assert 0 <= unrecorded <= 4, unrecorded
+    assert result[0].complete and sorted(server.recipients()) == sorted(
+        address("weekly", n) for n in range(200)
+    )

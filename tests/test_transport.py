@@ -9,7 +9,14 @@ import time
 
 import pytest
 
-from digest.transport import DeliveryError, MemoryTransport, OutboxTransport, SMTPTransport, open_transport
+from digest.transport import (
+    DeliveryError,
+    MemoryTransport,
+    OutboxTransport,
+    SMTPTransport,
+    open_transport,
+    wire_data,
+)
 from tests.conftest import require_tool
 from tests.delivery_support import settings_for
 
@@ -64,8 +71,9 @@ def test_smtp_reuses_one_connection_for_many_messages(smtp_server):
     assert server.recipients() == [f"r{n}@example.com" for n in range(6)]
 
 
-def test_replies_are_classified_by_code_and_a_dropped_connection_reconnects(smtp_server):
-    server = smtp_server(temp_fail_every=2, drop_every=3, reject={"bad@example.com"})
+@pytest.mark.parametrize("pipelining", [True, False], ids=["pipelined", "one-command-at-a-time"])
+def test_replies_are_classified_by_code_and_a_dropped_connection_reconnects(smtp_server, pipelining):
+    server = smtp_server(temp_fail_every=2, drop_every=3, reject={"bad@example.com"}, pipelining=pipelining)
     connection = smtp(server).connect()
     connection.send("a@example.org", "one@example.com", MESSAGE)
     with pytest.raises(DeliveryError) as temporary:
@@ -82,6 +90,44 @@ def test_replies_are_classified_by_code_and_a_dropped_connection_reconnects(smtp
     connection.send("a@example.org", "five@example.com", MESSAGE)
     connection.close()
     assert server.recipients() == ["five@example.com", "one@example.com"]
+    assert server.handler.counts["pipelined"] == (
+        6 if pipelining else 0
+    )  # each MAIL, RCPT, DATA in one write
+
+
+def test_pipelined_message_arrives_exactly_as_given_with_dots_intact(smtp_server):
+    server = smtp_server()
+    message = MESSAGE + b".leading dot\r\n..two\r\n.\r\nbare\nline feed\r\nno final line break"
+    connection = smtp(server).connect()
+    connection.send("a@example.org", "b@example.com", message)
+    connection.close()
+    received = server.received[0].data.replace(b"\r\n", b"\n")
+    assert received == message.replace(b"\r\n", b"\n").rstrip(b"\n") + b"\n"
+    assert server.handler.counts["pipelined"] == 1
+
+
+def test_wire_data_doubles_leading_dots_fixes_line_ends_and_ends_the_data():
+    assert wire_data(b".a\r\nb\r\n.c\r\n") == b"..a\r\nb\r\n..c\r\n.\r\n"
+    assert wire_data(b"a\nb\r.c") == b"a\r\nb\r\n..c\r\n.\r\n"
+
+
+@pytest.mark.parametrize("pipelining", [True, False])
+def test_a_closed_gate_sends_nothing_and_says_unsent(smtp_server, pipelining):
+    server = smtp_server(pipelining=pipelining)
+    connection = smtp(server).connect()
+    with pytest.raises(DeliveryError) as stopped:
+        connection.send("a@example.org", "b@example.com", MESSAGE, ready=lambda: False)
+    assert stopped.value.kind == "unsent"
+    connection.send("a@example.org", "c@example.com", MESSAGE, ready=lambda: True)
+    connection.close()
+    assert server.recipients() == ["c@example.com"]
+
+
+def test_outbox_and_memory_respect_the_gate(tmp_path):
+    for transport in (OutboxTransport(tmp_path / "out"), MemoryTransport()):
+        with pytest.raises(DeliveryError, match="stopped"):
+            transport.connect().send("a@example.org", "b@example.com", MESSAGE, "<x@y>", ready=lambda: False)
+    assert not list((tmp_path / "out").iterdir())
 
 
 def test_auth_logs_in_and_a_refused_login_is_fatal(smtp_server):

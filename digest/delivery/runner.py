@@ -1,24 +1,26 @@
 """One send run: claim rows, send them on N reused connections, record outcomes in group commits.
 
-The promise after a crash (SIGKILL included) rests on one rule: a worker gets its next message only
-after the outcome of its previous one is committed. So at any instant at most `concurrency`
-messages are sent-but-unrecorded, and those are the only ones a rerun can send twice. Outcomes that
-finish together are committed in one transaction (group commit), which keeps the log's cost per
-message small without widening that window.
+The promise after a crash (SIGKILL included) rests on one rule: a connection sends its next message
+only after the outcome of its previous one is committed. So at any instant at most `concurrency`
+messages are sent-but-unrecorded, and those are the only ones a rerun can send twice.
 
-Only the main thread touches the database; worker threads build bytes and talk SMTP.
+The main thread owns the database: it claims rows and feeds them to a job queue, and commits every
+outcome that has arrived in one transaction (group commit) as soon as the previous commit is done.
+Worker threads each own one connection: a worker builds its next message while its previous
+outcome is being committed, waits for that commit, then sends. So the log's commits overlap the
+SMTP traffic instead of taking turns with it, without widening the crash window.
 """
 
 from __future__ import annotations
 
 import heapq
 import itertools
+import queue
 import random
 import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -30,12 +32,13 @@ from digest.delivery.claims import claimer_is_gone, new_run_id
 from digest.errors import DigestError
 from digest.store import deliveries as log
 from digest.store import subscribers as subscriber_store
-from digest.transport import Connection, DeliveryError, Transport
+from digest.transport import Connection, DeliveryError, Message, Transport
 
 MAX_TRIES = 5  # per row and run; after that the row goes back to pending for the next run
 BACKOFF_BASE = 0.2  # seconds; doubled per try, with +-50% jitter
 BACKOFF_CAP = 10.0
 WAIT_FOR_OTHERS = 0.2  # poll interval while another live run finishes its claims
+POLL = 0.5  # longest the main thread waits for an outcome before looking at stop, retries, rate
 
 
 @dataclass
@@ -48,8 +51,10 @@ class Job:
 @dataclass
 class Outcome:
     job: Job
-    kind: str  # "sent", "temporary", "permanent", "fatal"
+    kind: str  # "sent", "temporary", "permanent", "fatal"; "unsent": not tried (stopping)
     reason: str = ""
+    # Set by the main thread once the outcome is committed: the worker's next send waits for it.
+    recorded: threading.Event = field(default_factory=threading.Event)
 
 
 @dataclass
@@ -96,7 +101,7 @@ class Runner:
         engine: Engine,
         transport: Transport,
         digest_id: int,
-        build: Callable[[Job], bytes],
+        build: Callable[[Job], Message],
         make_job: Callable[[log.Claimed], Job],
         sender: str,
         concurrency: int,
@@ -124,29 +129,27 @@ class Runner:
         self.unproven: list[log.Claimed] = []  # 5xx failures since the last success
         self.rejected_everyone = False
         self.exhausted: list[int] = []  # rows that ran out of tries: released when the run ends
-        self.local = threading.local()
+        self.jobs: queue.SimpleQueue[Job | None] = queue.SimpleQueue()
+        self.outcomes: queue.SimpleQueue[Outcome] = queue.SimpleQueue()
+        self.moving = 0  # jobs handed to the workers whose outcome the main thread has not taken
+        self.halted = False  # the run is over: workers send nothing more
         self.connections: list[Connection] = []
         self.connections_lock = threading.Lock()
 
     # --- the loop ------------------------------------------------------------------------------
 
     def run(self) -> RunStats:
-        inflight: dict[Future, Job] = {}
+        workers = [
+            threading.Thread(target=self._work, name=f"digest-send-{n}", daemon=True)
+            for n in range(self.concurrency)
+        ]
         try:
             self._recover()
-            with ThreadPoolExecutor(self.concurrency, thread_name_prefix="digest-send") as pool:
-                while True:
-                    if not self._stopping():
-                        self._fill(pool, inflight)
-                    if inflight:
-                        done, _ = wait(inflight, timeout=0.5, return_when=FIRST_COMPLETED)
-                        if done:
-                            self._record([f.result() for f in done])
-                        for future in done:
-                            inflight.pop(future)
-                    elif self._stopping() or not self._idle():
-                        break
+            for worker in workers:
+                worker.start()
+            self._loop()
         finally:
+            self._shutdown([w for w in workers if w.is_alive()])
             self._close_connections()
             try:
                 self._give_back()
@@ -157,23 +160,71 @@ class Runner:
             raise SendAborted(self.abort)
         return self.stats
 
+    def _loop(self) -> None:
+        while True:
+            if not self._stopping():
+                self._feed()
+            if self.moving:
+                outcomes = self._collect()
+                if outcomes:
+                    self._record(outcomes)
+            elif self._stopping() or not self._idle():
+                return
+
     def _stopping(self) -> bool:
         return self.abort is not None or self.stop_event.is_set()
 
-    def _fill(self, pool: ThreadPoolExecutor, inflight: dict[Future, Job]) -> None:
-        while len(inflight) < self.concurrency and not self._stopping():
+    def _feed(self) -> None:
+        """Keep each worker one job ahead (so it builds while its last outcome commits)."""
+        while self.moving < 2 * self.concurrency and not self._stopping():
             job = self._next_job()
             if job is None:
                 return
             pause = self.limiter.delay()
             if pause:
                 self.buffer.appendleft(job)
-                if inflight:  # let finished work be recorded meanwhile
+                if self.moving:  # let finished work be recorded meanwhile
                     return
                 self.stop_event.wait(pause)
                 continue
             self.limiter.take()
-            inflight[pool.submit(self._deliver, job)] = job
+            self.moving += 1
+            self.jobs.put(job)
+
+    def _collect(self) -> list[Outcome]:
+        """Every outcome that has arrived, waiting for the first one."""
+        timeout = POLL
+        if self.buffer or self.retries:  # come back when the rate limit or a retry allows more
+            due = self.retries[0][0] - time.monotonic() if self.retries else POLL
+            timeout = max(0.001, min(POLL, due, self.limiter.delay() or POLL))
+        try:
+            outcomes = [self.outcomes.get(timeout=timeout)]
+        except queue.Empty:
+            return []
+        while True:
+            try:
+                outcomes.append(self.outcomes.get_nowait())
+            except queue.Empty:
+                break
+        self.moving -= len(outcomes)
+        return outcomes
+
+    def _shutdown(self, workers: list[threading.Thread]) -> None:
+        """Stop the workers; outcomes left behind by an error are recorded if the log still works."""
+        self.halted = True
+        for _ in workers:
+            self.jobs.put(None)
+        for worker in workers:
+            worker.join()
+        left: list[Outcome] = []
+        while not self.outcomes.empty():
+            left.append(self.outcomes.get_nowait())
+        while not self.jobs.empty():
+            job = self.jobs.get_nowait()
+            if job is not None:
+                left.append(Outcome(job, "unsent"))
+        if left:
+            self._record(left)
 
     def _next_job(self) -> Job | None:
         if self.retries and self.retries[0][0] <= time.monotonic():
@@ -227,28 +278,39 @@ class Runner:
         self.buffer.extend(self.make_job(row) for row in rows)
 
     def _record(self, outcomes: list[Outcome]) -> None:
-        """One transaction for every outcome that finished together (group commit)."""
-        now = _now()
-        with self._transaction() as connection:
-            for outcome in outcomes:
-                job = outcome.job
-                if outcome.kind == "sent":
-                    log.mark_sent(connection, job.row.id, job.message_id, now)
-                elif outcome.kind == "permanent":
-                    if log.mark_failed(connection, job.row, outcome.reason):
-                        self.unproven.append(job.row)
-                else:
-                    log.note_attempt(connection, job.row.id, outcome.reason)
-                    job.tries += 1
-                    if outcome.kind == "temporary" and job.tries < MAX_TRIES and not self._stopping():
-                        due = time.monotonic() + backoff(job.tries)
-                        heapq.heappush(self.retries, (due, next(self.order), job))
-                        self.stats.retried += 1
-                    else:
-                        self.exhausted.append(job.row.id)
-            if any(o.kind == "sent" for o in outcomes):
-                self._count_bounces(connection, now)
-        self._account(outcomes)
+        """One transaction for every outcome that has arrived (group commit); then each waiting
+        worker may send again."""
+        tried = [o for o in outcomes if o.kind != "unsent"]
+        self.buffer.extendleft(reversed([o.job for o in outcomes if o.kind == "unsent"]))
+        if tried:
+            now = _now()
+            with self._transaction() as connection:
+                sent = [(o.job.row.id, o.job.message_id) for o in tried if o.kind == "sent"]
+                log.mark_sent_many(connection, sent, now)
+                for outcome in tried:
+                    if outcome.kind != "sent":
+                        self._record_failure(connection, outcome)
+                if sent:
+                    self._count_bounces(connection, now)
+        for outcome in outcomes:
+            outcome.recorded.set()
+        if tried:
+            self._account(tried)
+
+    def _record_failure(self, connection: SAConnection, outcome: Outcome) -> None:
+        job = outcome.job
+        if outcome.kind == "permanent":
+            if log.mark_failed(connection, job.row, outcome.reason):
+                self.unproven.append(job.row)
+            return
+        log.note_attempt(connection, job.row.id, outcome.reason)
+        job.tries += 1
+        if outcome.kind == "temporary" and job.tries < MAX_TRIES and not self._stopping():
+            due = time.monotonic() + backoff(job.tries)
+            heapq.heappush(self.retries, (due, next(self.order), job))
+            self.stats.retried += 1
+        else:
+            self.exhausted.append(job.row.id)
 
     def _account(self, outcomes: list[Outcome]) -> None:
         for outcome in outcomes:
@@ -294,23 +356,43 @@ class Runner:
 
     # --- worker threads ------------------------------------------------------------------------
 
-    def _deliver(self, job: Job) -> Outcome:
-        connection = self._connection()
+    def _work(self) -> None:
+        mine: list[Connection] = []  # this worker's connection, made on first use
+        previous: Outcome | None = None
+        while (job := self.jobs.get()) is not None:
+            previous = self._deliver(job, mine, previous)
+            self.outcomes.put(previous)
+
+    def _deliver(self, job: Job, mine: list[Connection], previous: Outcome | None) -> Outcome:
+        """Build and start the next message while `previous` is being committed; let the message
+        itself go only once that commit is done (the transport's `ready` gate)."""
+
+        def ready() -> bool:
+            if previous is not None:
+                while not previous.recorded.wait(POLL) and not self.halted:
+                    pass
+            return not (self.halted or self._stopping())
+
+        if self.halted or self._stopping():
+            return Outcome(job, "unsent")
         try:
             message = self.build(job)
-            connection.send(self.sender, job.row.email, message, job.message_id)
+            if not mine:
+                mine.append(self._connect())
+            mine[0].send(self.sender, job.row.email, message, job.message_id, ready)
         except DeliveryError as exc:
             return Outcome(job, exc.kind, exc.reason)
         except Exception as exc:  # a bug must not lose the row: count it as a failed try
             return Outcome(job, "temporary", f"{exc.__class__.__name__}: {exc}")
         return Outcome(job, "sent")
 
-    def _connection(self) -> Connection:
-        connection = getattr(self.local, "connection", None)
-        if connection is None:
-            connection = self.local.connection = self.transport.connect()
-            with self.connections_lock:
-                self.connections.append(connection)
+    def _connect(self) -> Connection:
+        try:
+            connection = self.transport.connect()
+        except OSError as exc:  # e.g. an outbox folder that cannot be made
+            raise DeliveryError("fatal", f"cannot open the {self.transport.name} transport: {exc}") from None
+        with self.connections_lock:
+            self.connections.append(connection)
         return connection
 
     def _close_connections(self) -> None:

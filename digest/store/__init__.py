@@ -16,9 +16,13 @@ __all__ = ["current_version", "migrate", "open_engine"]
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
     # WAL lets readers (preview, serve) work while a send writes; busy_timeout makes writers queue
-    # instead of failing at once when two processes share the file.
+    # instead of failing at once when two processes share the file. synchronous=NORMAL (with WAL):
+    # a commit is written to the WAL before it returns, so a process crash (SIGKILL included) loses
+    # nothing committed, but it is fsynced only at checkpoints, so only a power cut or an OS crash
+    # can lose the last commits. It makes a send's group commits several times cheaper.
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()

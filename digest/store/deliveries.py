@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, Engine, Row, and_, exists, func, insert, select, update
+from sqlalchemy import Connection, Engine, Row, and_, bindparam, exists, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from digest.store import subscribers as subscriber_store
@@ -112,21 +112,31 @@ def claim(connection: Connection, digest_id: int, run_id: str, limit: int, now: 
     return [Claimed(*row) for row in connection.execute(query)]
 
 
-def mark_sent(connection: Connection, delivery_id: int, message_id: str, now: datetime) -> None:
-    # No claimed_by guard: the message went out, so the log must say so even if a stale-claim
-    # recovery gave the row to another run meanwhile.
-    connection.execute(
-        update(deliveries)
-        .where(deliveries.c.id == delivery_id)
-        .values(
-            state="sent",
-            sent_at=now,
-            message_id=message_id,
-            attempts=deliveries.c.attempts + 1,
-            last_error=None,
-            claimed_by=None,
-        )
+# Built once: a send records thousands of these, one executemany per group commit.
+# No claimed_by guard: the message went out, so the log must say so even if a stale-claim
+# recovery gave the row to another run meanwhile.
+_MARK_SENT = (
+    update(deliveries)
+    .where(deliveries.c.id == bindparam("row_id"))
+    .values(
+        state="sent",
+        sent_at=bindparam("at"),
+        message_id=bindparam("mid"),
+        attempts=deliveries.c.attempts + 1,
+        last_error=None,
+        claimed_by=None,
     )
+)
+
+
+def mark_sent(connection: Connection, delivery_id: int, message_id: str, now: datetime) -> None:
+    mark_sent_many(connection, [(delivery_id, message_id)], now)
+
+
+def mark_sent_many(connection: Connection, sent: Sequence[tuple[int, str]], now: datetime) -> None:
+    """Record (delivery id, Message-ID) pairs as sent, in one executemany."""
+    if sent:
+        connection.execute(_MARK_SENT, [{"row_id": rid, "mid": mid, "at": now} for rid, mid in sent])
 
 
 def mark_failed(connection: Connection, row: Claimed, reason: str) -> bool:

@@ -51,3 +51,21 @@ def test_sqlite_runs_in_wal_mode_without_an_fsync_per_commit(db_url):
     with engine.connect() as connection:
         assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert connection.exec_driver_sql("PRAGMA synchronous").scalar() == 1  # NORMAL
+
+
+def test_processes_opening_a_new_database_at_once_each_step_runs_once(any_db_url, tmp_path):
+    """A scheduler and a send started together on a fresh database must not trip over each other."""
+    import subprocess
+    import sys
+
+    script = "import sys; from digest.store import open_engine; open_engine(sys.argv[1])"
+    runs = [
+        subprocess.Popen([sys.executable, "-c", script, any_db_url], stderr=subprocess.PIPE, text=True)
+        for _ in range(4)
+    ]
+    errors = [run.communicate(timeout=60)[1] for run in runs]
+    assert [run.returncode for run in runs] == [0, 0, 0, 0], errors
+    engine = open_engine(any_db_url)
+    with engine.connect() as connection:
+        versions = connection.execute(schema_module.schema_version.select()).fetchall()
+    assert [row.version for row in versions] == list(range(1, len(schema_module.MIGRATIONS) + 1))

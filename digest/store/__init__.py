@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import Engine, create_engine, event, func, insert, select
+from sqlalchemy import Connection, Engine, create_engine, event, func, insert, select, text
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 from sqlalchemy.pool import NullPool
 
@@ -12,6 +12,8 @@ from digest.errors import DigestError
 from digest.store.schema import MIGRATIONS, metadata, schema_version
 
 __all__ = ["current_version", "migrate", "open_engine"]
+
+_MIGRATION_LOCK = 4_242_001  # any constant: the advisory lock id of schema upgrades
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
@@ -59,17 +61,36 @@ def _create(url: str) -> Engine:
 
 def current_version(engine: Engine) -> int:
     with engine.connect() as connection:
-        if not engine.dialect.has_table(connection, "schema_version"):
-            return 0
-        return connection.execute(select(func.max(schema_version.c.version))).scalar() or 0
+        return _version(connection)
+
+
+def _version(connection: Connection) -> int:
+    if not connection.dialect.has_table(connection, "schema_version"):
+        return 0
+    return connection.execute(select(func.max(schema_version.c.version))).scalar() or 0
+
+
+def _serialize_migrations(connection: Connection) -> None:
+    # Two processes may open a new database at once (a scheduler and a send). On SQLite the
+    # transaction's BEGIN IMMEDIATE already makes the second wait; PostgreSQL needs a lock.
+    if connection.dialect.name == "postgresql":
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK})
 
 
 def migrate(engine: Engine) -> int:
-    """Apply every migration newer than the database, each in its own transaction."""
-    metadata.create_all(engine, tables=[schema_version])
-    version = current_version(engine)
-    for number, step in enumerate(MIGRATIONS[version:], start=version + 1):
+    """Apply every migration newer than the database, each in its own transaction.
+
+    The version is read inside the transaction that applies the next step, under a lock, so
+    concurrent openers apply each step exactly once.
+    """
+    while True:
         with engine.begin() as connection:
-            step(connection)
-            connection.execute(insert(schema_version).values(version=number, applied_at=datetime.now(UTC)))
-    return len(MIGRATIONS)
+            _serialize_migrations(connection)
+            metadata.create_all(connection, tables=[schema_version])
+            version = _version(connection)
+            if version >= len(MIGRATIONS):
+                return len(MIGRATIONS)
+            MIGRATIONS[version](connection)
+            connection.execute(
+                insert(schema_version).values(version=version + 1, applied_at=datetime.now(UTC))
+            )

@@ -63,9 +63,11 @@ def main() -> None:
         cli.main(prog_name="digest", standalone_mode=False)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
+    except click.UsageError as exc:
+        where = exc.ctx.command_path if exc.ctx else "digest"
+        fail(f"{exc.format_message()} (see '{where} --help')", exc.exit_code)
     except click.ClickException as exc:
-        exc.show()
-        sys.exit(exc.exit_code)
+        fail(exc.format_message(), exc.exit_code)
     except click.Abort:
         fail("aborted", 130)
     except ConfigError as exc:

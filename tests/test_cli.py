@@ -106,3 +106,18 @@ def test_valid_header_values_are_accepted(digest):
         },
     )
     assert result.code == 0, result.err
+
+
+@pytest.mark.parametrize(
+    "words",
+    [
+        ["nosuch"],
+        ["build", "--cadence", "yearly"],
+        ["send", "--period", "2023-99"],
+        ["items", "--since", "x"],
+    ],
+)
+def test_usage_errors_are_one_line_and_exit_two(digest, words):
+    result = digest(*words)
+    assert result.code == 2
+    assert len(result.err.strip().splitlines()) == 1 and result.err.startswith("digest: error: ")

@@ -63,6 +63,9 @@ def main() -> None:
         cli.main(prog_name="digest", standalone_mode=False)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
+    except click.exceptions.NoArgsIsHelpError as exc:  # bare `digest` or `digest subscribers`
+        click.echo(exc.ctx.get_help() if exc.ctx else exc.format_message())
+        sys.exit(0)
     except click.UsageError as exc:
         where = exc.ctx.command_path if exc.ctx else "digest"
         fail(f"{exc.format_message()} (see '{where} --help')", exc.exit_code)

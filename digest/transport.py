@@ -351,5 +351,5 @@ def describe_transport(transport: Transport) -> str:
     if isinstance(transport, SMTPTransport):
         return f"SMTP {transport.host}:{transport.port} ({transport.security})"
     if isinstance(transport, OutboxTransport):
-        return f"outbox {transport.folder}"
+        return f"outbox folder {transport.folder}/"
     return transport.name

@@ -42,12 +42,15 @@ def db_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'digest.db'}"
 
 
+def environ_without_digest(**values: str) -> dict[str, str]:
+    """This process's environment minus the developer's DIGEST_* settings, plus `values`."""
+    return {**{k: v for k, v in os.environ.items() if not k.startswith("DIGEST_")}, **values}
+
+
 @pytest.fixture
 def env(tmp_path: Path, db_url: str) -> dict[str, str]:
     """A clean environment for the CLI: no DIGEST_* leaks in from the developer's shell."""
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("DIGEST_")}
-    clean.update(DIGEST_DATABASE_URL=db_url, DIGEST_OUTBOX=str(tmp_path / "outbox"))
-    return clean
+    return environ_without_digest(DIGEST_DATABASE_URL=db_url, DIGEST_OUTBOX=str(tmp_path / "outbox"))
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ from __future__ import annotations
 import email
 import email.policy
 import html
-import os
 import re
 import subprocess
 import sys
@@ -21,7 +20,7 @@ import pytest
 
 from digest.periods import month_of, week_of
 from digest.sources.text import read_text
-from tests.conftest import SEEDS, require_tool
+from tests.conftest import SEEDS, environ_without_digest, require_tool
 
 SEED_TITLES = [item.title for item in read_text((SEEDS / "imt-news.txt").read_text(), "seed", UTC)]
 
@@ -53,15 +52,13 @@ class Preview:
 
 
 def preview_env(workdir: Path, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DIGEST_")}
-    env.update(
+    return environ_without_digest(
         DIGEST_DATABASE_URL=f"sqlite:///{workdir / 'digest.db'}",
         DIGEST_OUTBOX=str(workdir / "outbox"),
         DIGEST_FROM="IMT News <news@example.org>",
         DIGEST_SECRET_KEY="preview-test-secret",
         **extra,
     )
-    return env
 
 
 @contextmanager

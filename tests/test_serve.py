@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 import signal
 import socket
@@ -24,6 +23,7 @@ from digest.store import digests as digest_store
 from digest.store import open_engine
 from digest.store import subscribers as subscriber_store
 from digest.tokens import make_token, unsubscribe_url
+from tests.conftest import environ_without_digest
 
 SECRET = "serve-test-secret"
 ONE_CLICK = {"content-type": "application/x-www-form-urlencoded"}
@@ -52,9 +52,9 @@ def free_port() -> int:
 
 
 def clean_env(db_url: str, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DIGEST_")}
-    env.update(DIGEST_DATABASE_URL=db_url, DIGEST_SECRET_KEY=SECRET, DIGEST_NAME="IMT News", **extra)
-    return env
+    return environ_without_digest(
+        DIGEST_DATABASE_URL=db_url, DIGEST_SECRET_KEY=SECRET, DIGEST_NAME="IMT News", **extra
+    )
 
 
 @contextmanager

@@ -12,11 +12,13 @@ from pathlib import Path
 from sqlalchemy import Engine
 
 from digest.config import Settings
+from digest.editions import chosen
 from digest.errors import DigestError, EmptyPeriodError
 from digest.mail import make_message_id, prepare_message
 from digest.models import Item, RenderedDigest
 from digest.periods import Period, parse_period, period_of
 from digest.render import render_digest
+from digest.review import EditionView, show
 from digest.store.items import items_between, published_times
 from digest.tokens import unsubscribe_url
 
@@ -30,13 +32,19 @@ def period_items(engine: Engine, period: Period) -> list[Item]:
 def render_period(
     settings: Settings, engine: Engine, cadence: str, period: Period, now: datetime
 ) -> RenderedDigest:
-    """Render the digest of `period`; an empty period is an error, never an empty mail."""
+    """Render the digest of `period` as its edition says; an empty one is an error, never a mail."""
     if period.cadence != cadence:
         raise ValueError(f"period {period.key} is {period.cadence}, not {cadence}")
-    items = period_items(engine, period)
+    return render_edition(settings, show(settings, engine, period), period, now)
+
+
+def render_edition(settings: Settings, view: EditionView, period: Period, now: datetime) -> RenderedDigest:
+    """The edition's chosen items, in its order, with its intro and subject."""
+    items = chosen(view.entries)
     if not items:
-        raise EmptyPeriodError(f"no items in {cadence} {period.key}")
-    return render_digest(settings, period, items, now)
+        left_out = " (every item is excluded from its edition)" if view.entries else ""
+        raise EmptyPeriodError(f"no items in {period.cadence} {period.key}{left_out}")
+    return render_digest(settings, period, items, now, view.edition)
 
 
 def latest_period_with_items(settings: Settings, engine: Engine, cadence: str) -> Period | None:

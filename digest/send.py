@@ -25,10 +25,12 @@ from sqlalchemy.exc import IntegrityError
 
 from digest.config import Settings
 from digest.delivery.runner import Job, Runner, SendAborted
+from digest.editions import check_sendable
 from digest.errors import DigestError
 from digest.mail import build_message, make_message_id, message_id_factory, prepare_message
 from digest.models import RenderedDigest
 from digest.periods import Period
+from digest.review import mark_sent
 from digest.store import deliveries as log
 from digest.store.digests import get_digest, mark_complete, save_digest
 from digest.tokens import unsubscribe_url
@@ -72,20 +74,28 @@ def load_digest(
         row = get_digest(connection, cadence, period.key)
     if row is not None:
         return row, rendered_from_row(row)
-    try:
-        from digest.pipeline import render_period
-    except ImportError:
-        raise DigestError(
-            f"no stored {cadence} digest for {period.key}, and rendering is not available"
-        ) from None
-    rendered = render_period(settings, engine, cadence, period, now)
-    if not save:
-        return None, rendered
-    try:
-        with engine.begin() as connection:
-            save_digest(connection, rendered, now)
-    except IntegrityError:
-        pass  # another run stored it first: use theirs
+    from digest.pipeline import render_edition
+    from digest.review import EditionChanged, show, start_sending
+
+    for _ in range(3):
+        view = show(settings, engine, period)
+        if save:
+            check_sendable(view.edition)
+        rendered = render_edition(settings, view, period, now)
+        if not save:
+            return None, rendered
+        try:
+            with engine.begin() as connection:
+                if get_digest(connection, cadence, period.key) is None:
+                    start_sending(connection, settings, view, period, now)
+                    save_digest(connection, rendered, now)
+            break
+        except EditionChanged:
+            continue  # edited while it rendered: render the edition as it is now
+        except IntegrityError:
+            break  # another run stored it first: use theirs
+    else:
+        raise DigestError(f"{cadence} {period.key} keeps changing while it renders; try again")
     with engine.connect() as connection:
         row = get_digest(connection, cadence, period.key)
     return row, rendered_from_row(row)
@@ -179,6 +189,7 @@ def _finish(engine: Engine, digest_id: int, report: SendReport, stats, started: 
         report.complete = report.pending == 0
         if report.complete and stats is not None:
             mark_complete(connection, digest_id, _wall_clock())
+            mark_sent(connection, report.cadence, report.period, _wall_clock())
     report.elapsed = time.monotonic() - started
 
 

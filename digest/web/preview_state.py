@@ -128,6 +128,11 @@ class Preview:
             row = get_digest(connection, period.cadence, period.key)
         return row.status if row is not None else "not sent"
 
+    def has_items(self, settings: Settings, period: Period) -> bool:
+        from digest.review import show
+
+        return bool(show(settings, self.engine(settings), period).entries)
+
     def period(self, settings: Settings, cadence: str, key: str) -> Period:
         if cadence not in CADENCES:
             raise DigestError(f"unknown cadence {cadence!r} (weekly or monthly)")

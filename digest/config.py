@@ -147,6 +147,25 @@ def _colour(value: str) -> str:
     return value.lower()
 
 
+def _bool(value: str) -> bool:
+    value = value.strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off", ""):
+        return False
+    raise ValueError(f"must be true or false, got {value!r}")
+
+
+def _addresses(value: str) -> tuple[str, ...]:
+    """Comma-separated bare addresses (reviewers), each checked like the unsubscribe address."""
+    found = []
+    for part in value.split(","):
+        address = _optional_address(part)
+        if address and address.lower() not in (a.lower() for a in found):
+            found.append(address)
+    return tuple(found)
+
+
 def _database_url(value: str) -> str:
     value = value.strip()
     if not re.match(r"^[a-z][a-z0-9+]*://", value):
@@ -287,6 +306,34 @@ OPTIONS: tuple[Option, ...] = (
         _optional_address,
         "Optional address for mailto: List-Unsubscribe",
     ),
+    Option(
+        "DIGEST_REVIEW_HOURS",
+        "review_hours",
+        "0",
+        _float_at_least(0),
+        "Hours before an automatic send that its edition opens for review (0: no review)",
+    ),
+    Option(
+        "DIGEST_REVIEWERS",
+        "reviewers",
+        "",
+        _addresses,
+        "Comma-separated addresses that get a review copy when an edition opens",
+    ),
+    Option(
+        "DIGEST_REQUIRE_APPROVAL",
+        "require_approval",
+        "false",
+        _bool,
+        "An automatic send waits for `digest edition approve` (otherwise it goes unless held)",
+    ),
+    Option(
+        "DIGEST_PREVIEW_URL",
+        "preview_url",
+        "http://127.0.0.1:8000",
+        _http_url,
+        "URL where organizers reach `digest preview` (the review copy links to it)",
+    ),
 )
 
 
@@ -321,6 +368,10 @@ class Settings:
     footer_text: str | None
     postal_address: str | None
     unsubscribe_mailto: str | None
+    review_hours: float
+    reviewers: tuple[str, ...]
+    require_approval: bool
+    preview_url: str
 
     def require(self, *attrs: str, purpose: str) -> None:
         """Keys optional in general but needed by one command (DIGEST_FROM for send, ...)."""

@@ -19,6 +19,7 @@ from digest.errors import DigestError, EmptyPeriodError
 from digest.periods import Period, last_complete, parse_period
 from digest.schedule import state
 from digest.schedule.policy import grace_of, make_trigger, plan
+from digest.schedule.review import review_tick, stop_if_waiting
 from digest.store.digests import list_digests
 
 log = logging.getLogger("digest.scheduler")
@@ -47,6 +48,7 @@ def tick(ctx: Context, cadence: str, now: datetime, on_start: bool = False) -> s
     """Run whatever the policy says is due for `cadence` at `now` (nothing, or one fire time).
     `on_start`: called by a starting scheduler, so a due run is one missed while it was down."""
     with ctx.locks[cadence]:
+        released = review_tick(ctx, cadence, now)
         row, _ = state.ensure(ctx.engine, cadence, now)
         decision = plan(ctx.trigger(cadence), row.handled_until, now, grace_of(ctx.settings.catchup_hours))
         if decision.skipped_since is not None:
@@ -56,7 +58,7 @@ def tick(ctx: Context, cadence: str, now: datetime, on_start: bool = False) -> s
                 outcome = state.Outcome("skipped", _skipped_detail(ctx, decision.skipped_since), None, now)
                 state.record(ctx.engine, cadence, outcome, decision.handled_until)
                 return outcome
-            return None
+            return released[-1] if released else None
         if decision.coalesced:
             log.info(
                 "%s: %d missed runs coalesce into the one of %s",
@@ -65,18 +67,25 @@ def tick(ctx: Context, cadence: str, now: datetime, on_start: bool = False) -> s
                 _local(ctx, decision.run),
             )
         finish_unfinished(ctx, cadence)
-        outcome = run_fire_time(ctx, cadence, decision.run, now if on_start else None)
+        outcome = run_fire_time(ctx, cadence, decision.run, now if on_start else None, now)
         final = outcome.kind != "error"  # an error before anything was stored is tried again
         state.record(ctx.engine, cadence, outcome, decision.handled_until if final else None)
         return outcome
 
 
 def run_fire_time(
-    ctx: Context, cadence: str, fire_time: datetime, caught_up_at: datetime | None = None
+    ctx: Context,
+    cadence: str,
+    fire_time: datetime,
+    caught_up_at: datetime | None = None,
+    now: datetime | None = None,
 ) -> state.Outcome:
     """Send the last complete period as of the scheduled fire time (not the wall clock), so a late
-    catch-up still sends the period that run was meant for."""
+    catch-up still sends the period that run was meant for. A held or unapproved edition waits."""
     period = last_complete(cadence, fire_time, ctx.settings.timezone)
+    waiting = stop_if_waiting(ctx, cadence, period, fire_time, now or wall_clock())
+    if waiting is not None:
+        return waiting
     why = f"run of {_local(ctx, fire_time)}"
     if caught_up_at is not None:
         why = f"missed {why}, caught up {_duration(caught_up_at - fire_time)} late"

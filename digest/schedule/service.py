@@ -33,8 +33,15 @@ JOBSTORE_TABLE = "apscheduler_jobs"
 _context: Context | None = None
 
 
+REVIEW_EVERY_SECONDS = 60  # how soon an approval or a review window is acted on
+
+
 def job_id(cadence: str) -> str:
     return f"digest-{cadence}"
+
+
+def review_job_id(cadence: str) -> str:
+    return f"digest-{cadence}-review"
 
 
 def fire(cadence: str) -> None:
@@ -88,6 +95,7 @@ def _start(ctx: Context) -> BackgroundScheduler | None:
     scheduler = _make_scheduler(ctx)
     for cadence in CADENCES:
         _add_job(scheduler, ctx, cadence, startup)
+        _add_review_job(scheduler, cadence)
     scheduler.start()
     for cadence in CADENCES:
         job = scheduler.get_job(job_id(cadence))
@@ -104,7 +112,7 @@ def _start(ctx: Context) -> BackgroundScheduler | None:
 def _make_scheduler(ctx: Context) -> BackgroundScheduler:
     return BackgroundScheduler(
         jobstores={"default": SQLAlchemyJobStore(engine=ctx.engine, tablename=JOBSTORE_TABLE)},
-        executors={"default": ThreadPoolExecutor(max_workers=len(CADENCES))},
+        executors={"default": ThreadPoolExecutor(max_workers=2 * len(CADENCES))},  # cron + review jobs
         timezone=ctx.settings.timezone,
     )
 
@@ -124,6 +132,23 @@ def _add_job(scheduler: BackgroundScheduler, ctx: Context, cadence: str, startup
         coalesce=True,
         max_instances=1,
         next_run_time=trigger.get_next_fire_time(None, startup),
+    )
+
+
+def _add_review_job(scheduler: BackgroundScheduler, cadence: str) -> None:
+    """Between cron times: open review windows, send editions released since their send time.
+    The same tick as a cron fire (it sends only what the policy and the editions say is due)."""
+    scheduler.add_job(
+        fire,
+        trigger="interval",
+        seconds=REVIEW_EVERY_SECONDS,
+        args=[cadence],
+        id=review_job_id(cadence),
+        name=f"{cadence} review",
+        replace_existing=True,
+        misfire_grace_time=REVIEW_EVERY_SECONDS,
+        coalesce=True,
+        max_instances=1,
     )
 
 

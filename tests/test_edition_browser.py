@@ -138,5 +138,10 @@ def test_a_cross_origin_post_to_the_edition_actions_is_refused(browser, tmp_path
         )
         assert forged.status_code == 403
         assert edition(preview, week)["state"] == "open"
+        before = preview.version()
         same = httpx.post(action, data={"token": token, "action": "hold"}, headers={"Origin": preview.url})
         assert same.status_code == 303 and edition(preview, week)["state"] == "held"
+        assert preview.version() != before  # open pages reload and show the change
+        held = preview.version()
+        assert preview.cli("edition", "approve", "--period", week).returncode == 0
+        assert preview.version() != held  # an edit from another terminal too

@@ -20,6 +20,11 @@ WEEK = "2026-W47"
 
 
 @pytest.fixture
+def db_url(any_db_url: str) -> str:
+    return any_db_url  # every test here runs on SQLite and on PostgreSQL
+
+
+@pytest.fixture
 def engine(db_url: str):
     engine = open_engine(db_url)
     seed(engine, weekly=3)

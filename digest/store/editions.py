@@ -124,3 +124,11 @@ def editions_waiting(connection: Connection, cadence: str) -> list[Row]:
         editions.c.state.in_(["open", "approved", "held"]),
     )
     return list(connection.execute(query.order_by(editions.c.scheduled_for)))
+
+
+def review_states(connection: Connection) -> dict[tuple[str, str], str]:
+    """(cadence, period) -> "held" or "approved", for the editions an organizer decided on."""
+    query = select(editions.c.cadence, editions.c.period, editions.c.state).where(
+        editions.c.state.in_(["held", "approved"])
+    )
+    return {(row.cadence, row.period): row.state for row in connection.execute(query)}

@@ -31,7 +31,7 @@ _RENDER_CACHE_SIZE = 16
 class PeriodRow:
     period: Period
     items: int
-    status: str  # "sent", "sending" (some recipients still owed) or "not sent"
+    status: str  # "sent", "sending" (some recipients still owed), "held", "approved" or "not sent"
 
     @property
     def title(self) -> str:
@@ -109,11 +109,13 @@ class Preview:
     def periods(self, settings: Settings) -> list[PeriodRow]:
         """Every period that has items, per cadence, newest first, with its send status."""
         from digest.store.digests import list_digests
+        from digest.store.editions import review_states
         from digest.store.items import published_times
 
         with self.engine(settings).connect() as connection:
             times = published_times(connection)
-            statuses = {(row.cadence, row.period): row.status for row in list_digests(connection)}
+            statuses = review_states(connection)  # an edition held or approved says so
+            statuses.update({(row.cadence, row.period): row.status for row in list_digests(connection)})
         rows = []
         for cadence in CADENCES:
             for period, group in group_by_period(times, cadence, settings.timezone, lambda t: t):

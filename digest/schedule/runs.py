@@ -34,6 +34,7 @@ class Context:
     engine: Engine
     stop_event: threading.Event
     second: str = "0"
+    review_every: float = 60.0  # seconds between review ticks (open windows, send released editions)
     locks: dict[str, threading.Lock] = field(default_factory=lambda: {c: threading.Lock() for c in CADENCES})
 
     def trigger(self, cadence: str):

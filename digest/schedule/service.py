@@ -52,7 +52,13 @@ def fire(cadence: str) -> None:
     tick(ctx, cadence, wall_clock())
 
 
-def run_scheduler(settings: Settings, engine: Engine, stop_event: threading.Event, second: str = "0") -> None:
+def run_scheduler(
+    settings: Settings,
+    engine: Engine,
+    stop_event: threading.Event,
+    second: str = "0",
+    review_every: float = REVIEW_EVERY_SECONDS,
+) -> None:
     """Run until `stop_event` is set. Raises SchedulerRunning when another scheduler holds the
     database, DigestError when the lock was lost or in-flight sends did not finish in time."""
     global _context
@@ -60,7 +66,7 @@ def run_scheduler(settings: Settings, engine: Engine, stop_event: threading.Even
     stale = lock.acquire(engine, owner, wall_clock())
     if stale is not None:
         log.warning("took over from a scheduler that is gone (%s)", stale.describe(wall_clock()))
-    ctx = _context = Context(settings, engine, stop_event, second)
+    ctx = _context = Context(settings, engine, stop_event, second, review_every)
     beat = _Heartbeat(engine, owner, stop_event)
     beat.start()
     scheduler = None
@@ -95,7 +101,7 @@ def _start(ctx: Context) -> BackgroundScheduler | None:
     scheduler = _make_scheduler(ctx)
     for cadence in CADENCES:
         _add_job(scheduler, ctx, cadence, startup)
-        _add_review_job(scheduler, cadence)
+        _add_review_job(scheduler, cadence, ctx.review_every)
     scheduler.start()
     for cadence in CADENCES:
         job = scheduler.get_job(job_id(cadence))
@@ -135,18 +141,18 @@ def _add_job(scheduler: BackgroundScheduler, ctx: Context, cadence: str, startup
     )
 
 
-def _add_review_job(scheduler: BackgroundScheduler, cadence: str) -> None:
+def _add_review_job(scheduler: BackgroundScheduler, cadence: str, every: float) -> None:
     """Between cron times: open review windows, send editions released since their send time.
     The same tick as a cron fire (it sends only what the policy and the editions say is due)."""
     scheduler.add_job(
         fire,
         trigger="interval",
-        seconds=REVIEW_EVERY_SECONDS,
+        seconds=every,
         args=[cadence],
         id=review_job_id(cadence),
         name=f"{cadence} review",
         replace_existing=True,
-        misfire_grace_time=REVIEW_EVERY_SECONDS,
+        misfire_grace_time=max(1, round(every)),
         coalesce=True,
         max_instances=1,
     )

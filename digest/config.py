@@ -19,14 +19,14 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from dotenv import dotenv_values
 
 from digest.errors import ConfigError
+from digest.text import refuse_controls
 
 CADENCES = ("weekly", "monthly")
 
 
 def _one_line(value: str) -> str:
     """For values that end up in mail headers: a line break there would start a new header."""
-    if re.search(r"[\x00-\x1f\x7f]", value.strip()):
-        raise ValueError("must be one line of text, without control characters")
+    refuse_controls(value.strip())
     if not value.strip():
         raise ValueError("must not be empty")
     return value.strip()

@@ -19,10 +19,10 @@ from typing import TextIO
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import Engine, Row
 
-from digest.config import CADENCES
 from digest.errors import DigestError
-from digest.mail import clean_name
+from digest.periods import CADENCES
 from digest.store import subscribers as store
+from digest.text import single_line
 
 EXPORT_COLUMNS = ("email", "name", "cadence", "status", "created_at")
 
@@ -52,7 +52,7 @@ def add_subscriber(
         email, cadence = normalize_email(email), normalize_cadence(cadence)
     except ValueError as exc:
         raise DigestError(str(exc)) from None
-    name = clean_name(name) or None
+    name = single_line(name) or None
     with engine.begin() as connection:
         row = store.get_by_email(connection, email)
         if row is None:
@@ -128,7 +128,7 @@ def read_csv(handle: TextIO, report: ImportReport) -> Iterator[CSVRow]:
             yield CSVRow(
                 start,
                 normalize_email(record.get("email") or ""),
-                clean_name(record.get("name")) or None,
+                single_line(record.get("name")) or None,
                 normalize_cadence(record.get("cadence")),
             )
         except ValueError as exc:

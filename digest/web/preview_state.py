@@ -138,7 +138,7 @@ class Preview:
 
     def sample(self, settings: Settings, period: Period) -> Sample:
         """The digest as the sample subscriber gets it; rendered once per version of its inputs."""
-        from digest.pipeline import render_period
+        from digest.compose import render_period
 
         key = (period.cadence, period.key, self.version())
         with self._lock:

@@ -17,10 +17,11 @@ from sqlalchemy import Engine
 
 from digest.clock import Clock, utc_now
 from digest.config import Settings
+from digest.cron import make_trigger
 from digest.errors import DigestError, EmptyPeriodError
 from digest.periods import CADENCES, Period, last_complete, parse_period
 from digest.schedule import state
-from digest.schedule.policy import grace_of, make_trigger, plan
+from digest.schedule.policy import grace_of, plan
 from digest.store.digests import list_digests
 
 log = logging.getLogger("digest.scheduler")

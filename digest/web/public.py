@@ -18,8 +18,6 @@ Decisions, and why:
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import UTC, datetime
 from urllib.parse import parse_qsl, urlsplit
 
 from sqlalchemy import Engine, text
@@ -31,13 +29,15 @@ from starlette.responses import HTMLResponse, PlainTextResponse, RedirectRespons
 from starlette.routing import Route
 from starlette.types import ASGIApp
 
+from digest.clock import Clock, utc_now
 from digest.config import Settings
 from digest.models import UNSUBSCRIBE_MARK
 from digest.periods import CADENCES, describe, parse_period
+from digest.render.templates import environment
 from digest.store import digests as digest_store
 from digest.tokens import read_token
 from digest.web import subscription
-from digest.web.common import SecurityHeaders, error_handlers, run_app, template_environment
+from digest.web.common import SecurityHeaders, error_handlers, run_app
 
 PUBLIC_STATUSES = ("sending", "sent")
 TOKEN_IN_PATH = r"(/unsubscribe/)[^/?\s]+"
@@ -56,20 +56,16 @@ NOTICES = {
 }
 
 
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
 class PublicSite:
     """The endpoints, holding what they share: settings, the engine, the templates and a clock."""
 
-    def __init__(self, settings: Settings, engine: Engine, clock: Callable[[], datetime] = utcnow) -> None:
+    def __init__(self, settings: Settings, engine: Engine, clock: Clock = utc_now) -> None:
         settings.require("secret_key", purpose="serve")
         self.settings = settings
         self.secret: str = settings.secret_key or ""
         self.engine = engine
         self.clock = clock
-        self.templates = template_environment(settings.templates_dir)
+        self.templates = environment(settings.templates_dir)
         # Links in pages start with the path of DIGEST_BASE_URL, for a proxy that serves us under a prefix.
         self.root = urlsplit(settings.base_url).path.rstrip("/")
 
@@ -213,7 +209,7 @@ def _origin(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}"
 
 
-def create_app(settings: Settings, engine: Engine, clock: Callable[[], datetime] = utcnow) -> ASGIApp:
+def create_app(settings: Settings, engine: Engine, clock: Clock = utc_now) -> ASGIApp:
     site = PublicSite(settings, engine, clock)
     app = Starlette(
         routes=site.routes(),

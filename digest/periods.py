@@ -11,7 +11,6 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from email.utils import parsedate_to_datetime
 from itertools import groupby
 from typing import TypeVar
 from zoneinfo import ZoneInfo
@@ -143,6 +142,8 @@ def parse_date(value: str | None, default_tz: ZoneInfo) -> datetime | None:
     try:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
+        from email.utils import parsedate_to_datetime  # on use: it pulls in socket, slow to import
+
         try:
             parsed = parsedate_to_datetime(value)
         except (TypeError, ValueError, IndexError):

@@ -29,6 +29,7 @@ from starlette.responses import HTMLResponse, PlainTextResponse, RedirectRespons
 from starlette.routing import Route
 from starlette.types import ASGIApp
 
+from digest import subscribers
 from digest.clock import Clock, utc_now
 from digest.config import Settings
 from digest.models import UNSUBSCRIBE_MARK
@@ -89,7 +90,7 @@ class PublicSite:
             raise HTTPException(404, "This link is not valid. Please use the link in your latest email.")
         return subscriber_id
 
-    def manage_page(self, sub: subscription.Subscription | None, notice: str | None = None) -> Response:
+    def manage_page(self, sub: subscribers.Subscription | None, notice: str | None = None) -> Response:
         if sub is None:
             raise HTTPException(404, "We have no subscription for this link. It may have been deleted.")
         nonce = subscription.form_nonce(self.secret, sub.id)
@@ -106,20 +107,20 @@ class PublicSite:
 
     async def show(self, request: Request) -> Response:
         subscriber_id = self.subscriber_id(request)
-        return self.manage_page(await run_in_threadpool(subscription.load, self.engine, subscriber_id))
+        return self.manage_page(await run_in_threadpool(subscribers.subscription, self.engine, subscriber_id))
 
     async def act(self, request: Request) -> Response:
         subscriber_id = self.subscriber_id(request)
         form = await read_form(request)
         action = form.get("action", "")
         if action not in ("cadence", "resubscribe"):
-            sub = await run_in_threadpool(subscription.unsubscribe, self.engine, subscriber_id, self.clock())
+            sub = await run_in_threadpool(subscribers.unsubscribe, self.engine, subscriber_id, self.clock())
             return self.manage_page(sub, "unsubscribed")
         self.check_form(request, form, subscriber_id)
         cadence = form.get("cadence", "")
         if cadence not in CADENCES:
             raise HTTPException(400, "Please choose weekly or monthly.")
-        change = subscription.set_cadence if action == "cadence" else subscription.resubscribe
+        change = subscribers.set_cadence if action == "cadence" else subscribers.resubscribe
         sub = await run_in_threadpool(change, self.engine, subscriber_id, cadence, self.clock())
         return self.manage_page(sub, cadence if action == "cadence" else "resubscribed")
 

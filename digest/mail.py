@@ -197,20 +197,6 @@ class PreparedMessage:
     slots: tuple[str, ...]
     list_unsubscribe_tail: str
 
-    def for_recipient(
-        self,
-        email: str,
-        name: str | None,
-        subscriber_id: int | None,
-        unsubscribe_url: str,
-        message_id: str,
-    ) -> bytes:
-        """This recipient's complete message (CRLF line ends), ready for SMTP or an .eml file.
-
-        `subscriber_id` is accepted for symmetry with the delivery log; the personal link already
-        carries it."""
-        return self.personalize(email, name, subscriber_id, unsubscribe_url, message_id).data
-
     def personalize(
         self,
         email: str,
@@ -219,7 +205,9 @@ class PreparedMessage:
         unsubscribe_url: str,
         message_id: str,
     ) -> Personalized:
-        """This recipient's message, joined only when asked for."""
+        """This recipient's message (`.data`: CRLF line ends, ready for SMTP or an .eml file), joined
+        only when asked for. `subscriber_id` is accepted for symmetry with the delivery log; the
+        personal link already carries it."""
         values = {
             "to": _to_line(email, name),
             "mid": f"Message-ID: {refuse_controls(message_id)}\r\n".encode("ascii"),

@@ -139,7 +139,7 @@ def build_message(
     unsubscribe_url: str,
     message_id: str,
 ) -> EmailMessage:
-    """One recipient's message the plain way: the reference for the splice, and `--to` copies."""
+    """One recipient's message the plain, obviously right way: the tests' reference for the splice."""
     personal = {
         "To": Address(display_name=single_line(name), addr_spec=email),
         "Message-ID": message_id,

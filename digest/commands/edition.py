@@ -31,8 +31,8 @@ def edition() -> None:
 
 
 def _period(cadence: str, key: str | None):
+    from digest.cron import make_trigger, next_fire
     from digest.periods import last_complete, parse_period
-    from digest.schedule.policy import make_trigger, next_fire
 
     config = settings()
     if key:

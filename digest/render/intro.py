@@ -16,7 +16,7 @@ from markdown_it import MarkdownIt
 from markupsafe import Markup
 
 from digest.models import UNSUBSCRIBE_MARK
-from digest.sources.clean import sanitize_html, single_line
+from digest.text import sanitize_html, single_line
 
 _MARKDOWN = MarkdownIt("commonmark", {"html": False, "linkify": False})
 _BLOCKS = {"p", "div", "blockquote", "pre", "h1", "h2", "h3", "h4", "h5", "h6", "ul", "ol"}

@@ -15,27 +15,32 @@ Every function takes "now"; the scheduler ticks these every minute and at each c
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import datetime
 
 from sqlalchemy import update
 
+from digest.cron import next_fire
 from digest.editions import waits_for_approval
 from digest.errors import DigestError
 from digest.periods import Period, last_complete, parse_period
 from digest.review import show
 from digest.schedule import state
-from digest.schedule.policy import grace_of, next_fire
+from digest.schedule.policy import grace_of
 from digest.schedule.review_mail import send_review_copy, send_waiting_notice
 from digest.store import editions as store
 from digest.store.schema import editions
 
 log = logging.getLogger("digest.scheduler")
+# runs.send: (ctx, cadence, period, fire_time, why) -> Outcome
+Send = Callable[..., state.Outcome]
 
 
-def review_tick(ctx, cadence: str, now: datetime) -> list[state.Outcome]:
-    """Open the coming send's review window, then send what was released."""
+def review_tick(ctx, cadence: str, now: datetime, send: Send) -> list[state.Outcome]:
+    """Open the coming send's review window, then send what was released (through `send`, the
+    scheduler's one way to send a period)."""
     open_window(ctx, cadence, now)
-    return release_waiting(ctx, cadence, now)
+    return release_waiting(ctx, cadence, now, send)
 
 
 def open_window(ctx, cadence: str, now: datetime) -> bool:
@@ -83,10 +88,8 @@ def stop_if_waiting(
     return state.Outcome("waiting", f"{period.key}: not sent: {why}", fire_time, now)
 
 
-def release_waiting(ctx, cadence: str, now: datetime) -> list[state.Outcome]:
+def release_waiting(ctx, cadence: str, now: datetime, send: Send) -> list[state.Outcome]:
     """Send each edition that missed its send while waiting and has been released since."""
-    from digest.schedule.runs import send
-
     with ctx.engine.connect() as connection:
         rows = store.editions_waiting(connection, cadence)
     outcomes = []

@@ -19,10 +19,9 @@ from sqlalchemy import Engine
 
 from digest.config import Settings
 from digest.errors import DigestError
-from digest.mail import POLICY, build_message, make_message_id, sender
+from digest.mail import POLICY, Letters, Outgoing, Recipient, make_message_id, sender
 from digest.models import RenderedDigest
 from digest.periods import Period
-from digest.tokens import unsubscribe_url
 from digest.transport import DeliveryError, open_transport
 
 _BODY_OPEN = re.compile(r"<body\b[^>]*>", re.IGNORECASE)
@@ -69,7 +68,7 @@ def send_review_copy(
     settings: Settings, engine: Engine, period: Period, fire: datetime, now: datetime
 ) -> list[str]:
     """Mail the review copy to every reviewer; returns who got it. Raises DigestError."""
-    from digest.pipeline import render_period
+    from digest.compose import render_period
     from digest.review import show
 
     if show(settings, engine, period).edition.state in ("sending", "sent"):
@@ -79,12 +78,8 @@ def send_review_copy(
     settings.require("from_addr", "secret_key", purpose="review copies")
     rendered = render_period(settings, engine, period.cadence, period, now)
     review = with_banner(rendered, banner_lines(settings, period, fire), edition_url(settings, period))
-    link = unsubscribe_url(settings.base_url, settings.secret_key, 0)
-    messages = []
-    for reviewer in settings.reviewers:
-        mid = make_message_id(settings, period.cadence, period.key, None)
-        messages.append((reviewer, build_message(settings, review, now, reviewer, None, link, mid), mid))
-    return _deliver(settings, messages)
+    letters = Letters(settings, review, now)
+    return _deliver(settings, [letters.to(Recipient(reviewer)) for reviewer in settings.reviewers])
 
 
 def send_waiting_notice(
@@ -93,6 +88,7 @@ def send_waiting_notice(
     """Tell the reviewers that a scheduled send did not go, and how to release it."""
     if not settings.reviewers or not settings.from_addr:
         return []
+    envelope = parseaddr(settings.from_addr)[1]
     messages = []
     for reviewer in settings.reviewers:
         message = EmailMessage(policy=POLICY)
@@ -110,21 +106,20 @@ def send_waiting_notice(
             f"  {edition_url(settings, period)}\n"
             f"  digest edition approve --cadence {period.cadence} --period {period.key}\n"
         )
-        messages.append((reviewer, message, mid))
+        messages.append(Outgoing(envelope, reviewer, message.as_bytes(), mid))
     return _deliver(settings, messages)
 
 
-def _deliver(settings: Settings, messages: list[tuple[str, EmailMessage, str]]) -> list[str]:
-    envelope = parseaddr(settings.from_addr or "")[1]
+def _deliver(settings: Settings, messages: list[Outgoing]) -> list[str]:
     connection = open_transport(settings).connect()
     delivered = []
     try:
-        for reviewer, message, mid in messages:
+        for outgoing in messages:
             try:
-                connection.send(envelope, reviewer, message.as_bytes(), mid)
+                connection.send(outgoing)
             except DeliveryError as exc:
-                raise DigestError(f"mail to reviewer {reviewer} failed: {exc.reason}") from None
-            delivered.append(reviewer)
+                raise DigestError(f"mail to reviewer {outgoing.recipient} failed: {exc.reason}") from None
+            delivered.append(outgoing.recipient)
     finally:
         connection.close()
     return delivered

@@ -15,6 +15,7 @@ from pathlib import Path
 from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
 
+from digest import review
 from digest.config import Settings
 from digest.editions import check_sendable, chosen
 from digest.errors import DigestError, EmptyPeriodError
@@ -24,6 +25,7 @@ from digest.periods import Period, period_of
 from digest.render import render_digest
 from digest.review import EditionChanged, EditionView, show, start_sending
 from digest.store.digests import get_digest, save_digest
+from digest.store.editions import approved_copy
 from digest.store.items import published_times
 
 
@@ -33,7 +35,29 @@ def render_period(
     """Render the digest of `period` as its edition says; an empty one is an error, never a mail."""
     if period.cadence != cadence:
         raise ValueError(f"period {period.key} is {period.cadence}, not {cadence}")
-    return render_edition(settings, show(settings, engine, period), period, now)
+    return _as_it_goes(settings, engine, show(settings, engine, period), period, now)
+
+
+def _as_it_goes(
+    settings: Settings, engine: Engine, view: EditionView, period: Period, now: datetime
+) -> RenderedDigest:
+    """An approved edition goes exactly as it was approved (rendered then); any other as it is now."""
+    if view.edition.state == "approved":
+        with engine.connect() as connection:
+            approved = approved_copy(connection, period.cadence, period.key)
+        if approved is not None:
+            return approved
+    return render_edition(settings, view, period, now)
+
+
+def act(
+    settings: Settings, engine: Engine, period: Period, action: str, value: str, now: datetime
+) -> EditionView:
+    """An organizer's action on the edition of `period` (digest/review.py), approving it as it
+    renders now."""
+    return review.act(
+        settings, engine, period, action, value, now, lambda view: render_edition(settings, view, period, now)
+    )
 
 
 def render_edition(settings: Settings, view: EditionView, period: Period, now: datetime) -> RenderedDigest:
@@ -58,7 +82,7 @@ def stored_digest(
             return stored
         view = show(settings, engine, period)
         check_sendable(view.edition)
-        rendered = render_edition(settings, view, period, now)
+        rendered = _as_it_goes(settings, engine, view, period, now)
         try:
             with engine.begin() as connection:
                 if get_digest(connection, cadence, period.key) is None:

@@ -10,6 +10,7 @@ so they go out in this one rather than nowhere.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 
@@ -30,7 +31,7 @@ from digest.editions import (
     clean_subject,
 )
 from digest.errors import DigestError
-from digest.models import Item
+from digest.models import Item, RenderedDigest
 from digest.periods import Period, previous
 from digest.render.context import reading_order
 from digest.store import editions as store
@@ -93,10 +94,21 @@ def _in_reading_order(entries: list[Entry]) -> list[Entry]:
     return [by_id[item.id] for item in reading_order([entry.item for entry in entries])]
 
 
+# Renders an edition as it would go out: compose.render_edition, handed down by the caller.
+Render = Callable[[EditionView], RenderedDigest]
+
+
 def act(
-    settings: Settings, engine: Engine, period: Period, action: str, value: str, now: datetime
+    settings: Settings,
+    engine: Engine,
+    period: Period,
+    action: str,
+    value: str,
+    now: datetime,
+    render: Render,
 ) -> EditionView:
-    """One organizer action, in one transaction; refused (EditionLocked) once the send started."""
+    """One organizer action, in one transaction; refused (EditionLocked) once the send started.
+    Approving renders the edition (`render`) and keeps that copy: it is what a send then stores."""
     if action not in ACTIONS:
         raise DigestError(f"unknown edition action {action!r} (one of {', '.join(ACTIONS)})")
     with engine.begin() as connection:
@@ -106,6 +118,8 @@ def act(
         state = _apply(connection, view, edition_id, action, value, now)
         if not store.move_state(connection, edition_id, state, EDITABLE, now):
             raise EditionLocked(f"{view.edition.label} started sending: it can no longer be edited")
+        if action == "approve":
+            store.keep_approved_copy(connection, edition_id, render(load(connection, settings, period)))
     return show(settings, engine, period)
 
 

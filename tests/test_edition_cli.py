@@ -102,7 +102,7 @@ def assert_intro_inert(html: str) -> None:
     assert "&lt;script&gt;" in html and "&lt;img src=x onerror=alert(2)&gt;" in html
 
 
-def test_send_of_a_held_edition_refuses_with_one_line_and_approve_releases_it(
+def test_send_of_a_held_edition_refuses_with_one_line_and_approve_releases_it_as_approved(
     digest, smtp_server, tmp_path
 ) -> None:
     write_items(tmp_path)
@@ -119,8 +119,15 @@ def test_send_of_a_held_edition_refuses_with_one_line_and_approve_releases_it(
     assert server.received == []
 
     assert digest("edition", "approve", *where).code == 0
+    changed = json.loads((tmp_path / "items.json").read_text())
+    changed[1]["summary"] = "Rewritten after the approval."
+    (tmp_path / "items.json").write_text(json.dumps(changed))
+    assert digest("ingest", "items.json").code == 0  # the item changes in the store
+
     assert digest("send", *where, extra_env=send_env).code == 0
     assert server.recipients() == ["ann@example.com"]
+    text = server.received[0].message().get_body(("plain",)).get_content()
+    assert "Summary of story 1." in text and "Rewritten" not in text  # exactly as approved
 
 
 def test_items_arriving_after_approval_go_to_the_next_edition(digest, tmp_path) -> None:

@@ -7,8 +7,8 @@ from datetime import timedelta
 
 import pytest
 
+from digest.compose import act
 from digest.periods import parse_period
-from digest.review import act
 from digest.schedule import state
 from digest.schedule.runs import Context, tick
 from digest.store import open_engine

@@ -45,7 +45,7 @@ def _period(cadence: str, key: str | None):
 
 
 def _act(cadence: str, key: str | None, action: str, value: str = "") -> None:
-    from digest.review import act
+    from digest.compose import act
 
     view = act(settings(), engine(), _period(cadence, key), action, value, now())
     _summary(view)

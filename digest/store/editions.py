@@ -12,6 +12,7 @@ from datetime import datetime
 from sqlalchemy import Connection, Row, func, insert, select, update
 
 from digest.editions import Edition
+from digest.models import RenderedDigest
 from digest.store.schema import edition_items, editions
 
 
@@ -132,3 +133,33 @@ def review_states(connection: Connection) -> dict[tuple[str, str], str]:
         editions.c.state.in_(["held", "approved"])
     )
     return {(row.cadence, row.period): row.state for row in connection.execute(query)}
+
+
+def keep_approved_copy(connection: Connection, edition_id: int, rendered: RenderedDigest) -> None:
+    connection.execute(
+        update(editions)
+        .where(editions.c.id == edition_id)
+        .values(
+            approved_subject=rendered.subject,
+            approved_preheader=rendered.preheader,
+            approved_html=rendered.html,
+            approved_text=rendered.text,
+            approved_item_count=rendered.item_count,
+        )
+    )
+
+
+def approved_copy(connection: Connection, cadence: str, period: str) -> RenderedDigest | None:
+    """The digest as it was approved, while the edition is still approved."""
+    row = _row(connection, cadence, period)
+    if row is None or row.state != "approved" or row.approved_html is None:
+        return None
+    return RenderedDigest(
+        cadence,
+        period,
+        row.approved_subject,
+        row.approved_preheader or "",
+        row.approved_html,
+        row.approved_text,
+        row.approved_item_count,
+    )

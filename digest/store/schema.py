@@ -188,6 +188,12 @@ editions = Table(
     Column("scheduled_for", UTCDateTime),  # a scheduled send that waits (held, not approved)
     Column("waiting_mailed_at", UTCDateTime),  # the reviewers were told it waits
     Column("updated_at", UTCDateTime, nullable=False),
+    # The digest as approved, rendered at that moment: what a send of an approved edition stores.
+    Column("approved_subject", Text),
+    Column("approved_preheader", Text),
+    Column("approved_html", Text),
+    Column("approved_text", Text),
+    Column("approved_item_count", Integer),
     UniqueConstraint("cadence", "period", name="uq_editions_cadence_period"),
 )
 

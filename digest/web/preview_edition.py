@@ -15,9 +15,10 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
+from digest.compose import act
 from digest.errors import DigestError
 from digest.periods import Period
-from digest.review import ACTIONS, EditionView, act, show
+from digest.review import ACTIONS, EditionView, show
 from digest.web.preview_state import Preview
 
 MAX_FORM_BYTES = 100_000  # an intro of INTRO_CHARS, percent-encoded

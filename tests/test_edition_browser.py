@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
@@ -44,6 +45,18 @@ def edition(preview, week: str) -> dict:
     return json.loads(done.stdout)
 
 
+def settled(preview) -> None:
+    """Wait until the preview's fingerprint holds still (a first import writes __pycache__ files
+    under the template folder), so no live reload races the first click."""
+    before = preview.version()
+    for _ in range(20):
+        time.sleep(1.2)
+        now = preview.version()
+        if now == before:
+            return
+        before = now
+
+
 def submit(page, button) -> None:
     """Click a form button and wait for the page the action redirects to."""
     with page.expect_navigation(url="**notice=**"):
@@ -59,6 +72,7 @@ def test_edits_made_in_the_browser_are_what_is_sent(browser, smtp_server, tmp_pa
     with running_preview(tmp_path, **server.env()) as preview:
         assert preview.cli("subscribers", "add", "ann@example.com").returncode == 0
         week = this_week()
+        settled(preview)
         page = browser.new_page(viewport={"width": 1280, "height": 900})
         errors: list[str] = []
         page.on("pageerror", lambda error: errors.append(str(error)))

@@ -48,6 +48,7 @@ STATUS_TEXT = {
     405: ("Method not allowed", "This address does not accept that kind of request."),
     413: ("Too large", "The request was too large."),
     500: ("Something went wrong", "The server had a problem. Please try again in a moment."),
+    503: ("Not available", "This page is not available right now."),
 }
 
 
@@ -121,7 +122,7 @@ def error_handlers(page: ErrorPage | None = None) -> dict:
 
     def respond(request: Request, status: int, detail: str | None = None) -> Response:
         title, message = STATUS_TEXT.get(status, ("Error", "The request failed."))
-        if detail and status < 500 and detail != _default_phrase(status):
+        if detail and (status < 500 or status == 503) and detail != _default_phrase(status):
             message = detail
         if page is not None:
             try:

@@ -38,6 +38,7 @@ from digest.store import digests as digest_store
 from digest.tokens import read_token
 from digest.web import subscription
 from digest.web.common import SecurityHeaders, error_handlers, run_app, template_environment
+from digest.web.signup_pages import TOKEN_PATHS, SignupPages
 
 PUBLIC_STATUSES = ("sending", "sent")
 TOKEN_IN_PATH = r"(/unsubscribe/)[^/?\s]+"
@@ -88,7 +89,7 @@ class PublicSite:
     # --- personal links -------------------------------------------------------------------------
 
     def subscriber_id(self, request: Request) -> int:
-        subscriber_id = read_token(self.secret, request.path_params["token"])
+        subscriber_id = read_token(self.settings.signing_keys, request.path_params["token"])
         if subscriber_id is None:
             raise HTTPException(404, "This link is not valid. Please use the link in your latest email.")
         return subscriber_id
@@ -196,6 +197,7 @@ class PublicSite:
             Route("/unsubscribe/{token}", self.act, methods=["POST"]),
             Route("/archive", self.archive),
             Route("/archive/{cadence}/{period}", self.archived),
+            *SignupPages(self).routes(),
         ]
 
 
@@ -225,4 +227,4 @@ def create_app(settings: Settings, engine: Engine, clock: Callable[[], datetime]
 
 def serve(settings: Settings, engine: Engine, host: str, port: int, announce=None) -> None:
     """Run the public app until SIGTERM or Ctrl-C; unsubscribe tokens never reach the access log."""
-    run_app(create_app(settings, engine), host, port, redact=[TOKEN_IN_PATH], announce=announce)
+    run_app(create_app(settings, engine), host, port, redact=[TOKEN_IN_PATH, *TOKEN_PATHS], announce=announce)

@@ -14,6 +14,7 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import Engine
 
 from digest.periods import CADENCES
+from digest.store import events
 from digest.store import subscribers as store
 
 _FORM_SALT = "digest.preferences-form.v1"
@@ -59,6 +60,7 @@ def unsubscribe(engine: Engine, subscriber_id: int, now: datetime) -> Subscripti
         row = store.get_by_id(connection, subscriber_id)
         if row is not None and row.status != "unsubscribed":
             store.set_status(connection, subscriber_id, "unsubscribed", now)
+            events.record(connection, subscriber_id, "unsubscribed", now, source="link")
         return _view(store.get_by_id(connection, subscriber_id))
 
 
@@ -66,9 +68,12 @@ def resubscribe(engine: Engine, subscriber_id: int, cadence: str, now: datetime)
     """The owner of the address asks to come back: active again, bounce count forgiven."""
     _check_cadence(cadence)
     with engine.begin() as connection:
-        if store.get_by_id(connection, subscriber_id) is None:
+        row = store.get_by_id(connection, subscriber_id)
+        if row is None:
             return None
         store.set_fields(connection, subscriber_id, now, status="active", cadence=cadence, bounce_count=0)
+        if row.status != "active":
+            events.record(connection, subscriber_id, "resubscribed", now, source="link")
         return _view(store.get_by_id(connection, subscriber_id))
 
 
@@ -80,6 +85,7 @@ def set_cadence(engine: Engine, subscriber_id: int, cadence: str, now: datetime)
             return None
         if row.cadence != cadence:
             store.set_fields(connection, subscriber_id, now, cadence=cadence)
+            events.record(connection, subscriber_id, "cadence", now, source="link", detail=cadence)
         return _view(store.get_by_id(connection, subscriber_id))
 
 

@@ -6,14 +6,13 @@ are the ones a subscriber gets; only the address and the unsubscribe token are m
 
 from __future__ import annotations
 
-import html as html_lib
 import re
 from dataclasses import dataclass
 from datetime import datetime
 from email import message_from_bytes, policy
 
 from digest.config import Settings
-from digest.models import UNSUBSCRIBE_MARK, RenderedDigest
+from digest.models import RenderedDigest
 from digest.tokens import unsubscribe_url
 
 PERSONAL_HEADERS = ("To", "Message-ID", "List-Unsubscribe")
@@ -47,14 +46,16 @@ def sample_url(settings: Settings) -> str:
 
 
 def build_sample(settings: Settings, rendered: RenderedDigest, now: datetime) -> Sample:
+    from digest.mail import personal_bodies
     from digest.pipeline import sample_message
 
     url = sample_url(settings)
+    text, page = personal_bodies(rendered, url)
     return Sample(
         rendered=rendered,
         unsubscribe_url=url,
-        html=rendered.html.replace(UNSUBSCRIBE_MARK, html_lib.escape(url, quote=True)),
-        text=rendered.text.replace(UNSUBSCRIBE_MARK, url),
+        html=page,
+        text=text,
         message=sample_message(settings, rendered, now),
     )
 

@@ -32,7 +32,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp
 
 from digest.config import Settings
-from digest.models import UNSUBSCRIBE_MARK
+from digest.models import PERSONAL_MARKS
 from digest.periods import CADENCES, describe, parse_period
 from digest.store import digests as digest_store
 from digest.tokens import read_token
@@ -157,7 +157,9 @@ class PublicSite:
         row = await run_in_threadpool(self._public_digest, cadence, period)
         if row is None:
             raise HTTPException(404, "There is no sent digest for this period.")
-        html = row.html.replace(UNSUBSCRIBE_MARK, f"{self.settings.base_url}/unsubscribe")
+        html = row.html
+        for mark in PERSONAL_MARKS:  # no personal link is shown to a stranger
+            html = html.replace(mark, f"{self.settings.base_url}/unsubscribe")
         return HTMLResponse(html, headers={"content-security-policy": ARCHIVE_CSP})
 
     def _public_digest(self, cadence: str, period: str):

@@ -10,7 +10,7 @@ from datetime import datetime
 
 from sqlalchemy import Connection, Row, insert, select, update
 
-from digest.store.schema import subscriber_events
+from digest.store.schema import subscriber_events, subscribers
 
 KINDS = (
     "signup",  # asked through the form (pending when double opt-in is on)
@@ -61,7 +61,13 @@ def for_subscriber(connection: Connection, subscriber_id: int) -> list[Row]:
 
 
 def latest(connection: Connection, limit: int = 20) -> list[Row]:
-    query = select(subscriber_events).order_by(subscriber_events.c.at.desc(), subscriber_events.c.id.desc())
+    """The newest events, each with its subscriber's address (None once deleted)."""
+    joined = subscriber_events.outerjoin(subscribers, subscribers.c.id == subscriber_events.c.subscriber_id)
+    query = (
+        select(subscriber_events, subscribers.c.email)
+        .select_from(joined)
+        .order_by(subscriber_events.c.at.desc(), subscriber_events.c.id.desc())
+    )
     return list(connection.execute(query.limit(limit)))
 
 

@@ -3,7 +3,9 @@ the consent record, signed links across a key rotation, and the secret key's min
 
 from __future__ import annotations
 
+import concurrent.futures
 import json
+import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -12,6 +14,8 @@ from sqlalchemy import Engine, select
 from digest import signup
 from digest.config import load_settings
 from digest.errors import ConfigError
+from digest.schedule import service
+from digest.schedule.runs import Context
 from digest.store import open_engine
 from digest.store import subscribers as store
 from digest.store.schema import subscriber_events
@@ -24,8 +28,9 @@ OLD_KEY = "o" * 40
 
 
 @pytest.fixture
-def engine(db_url: str) -> Engine:
-    return open_engine(db_url)
+def engine(any_db_url: str) -> Engine:
+    """Every rule on SQLite and on the real PostgreSQL."""
+    return open_engine(any_db_url)
 
 
 def ask(engine: Engine, email: str, at: datetime = T0, **options) -> signup.Signup:
@@ -54,6 +59,26 @@ def test_without_double_opt_in_a_new_address_is_active_at_once(engine: Engine) -
     result = ask(engine, "ann@example.org", double_opt_in=False)
     assert result.action == "active" and not result.mail_owed
     assert row(engine, "ann@example.org").status == "active"
+
+
+def test_concurrent_sign_ups_for_one_address_owe_one_mail(engine: Engine) -> None:
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        results = list(
+            pool.map(lambda i: ask(engine, "ann@example.org", T0 + timedelta(seconds=i)), range(40))
+        )
+    assert sum(r.mail_owed for r in results) == 1
+    assert len([r for r in store_rows(engine) if r.email == "ann@example.org"]) == 1
+
+
+def test_the_scheduler_job_deletes_expired_sign_ups(engine: Engine) -> None:
+    ask(engine, "old@example.org", datetime.now(UTC) - timedelta(hours=80))
+    settings = load_settings(environ={"DIGEST_CONFIRM_HOURS": "72"}, env_file=None)
+    service._context = Context(settings, engine, threading.Event())
+    try:
+        service.purge()
+    finally:
+        service._context = None
+    assert row(engine, "old@example.org") is None
 
 
 def test_a_burst_of_sign_ups_for_one_address_owes_one_mail_an_hour(engine: Engine) -> None:

@@ -28,6 +28,7 @@ from starlette.routing import Route
 
 from digest import signup
 from digest.periods import CADENCES
+from digest.store import subscribers as subscriber_store
 from digest.tokens import confirm_url, make_token, read_confirm_token
 from digest.web import subscription
 from digest.web.common import DEFAULT_CSP
@@ -146,9 +147,7 @@ class SignupPages:
     def peek(self, claim) -> str:
         """What POSTing this link would do, without doing it."""
         with self.site.engine.connect() as connection:
-            from digest.store import subscribers as store
-
-            row = store.get_by_id(connection, claim.subscriber_id)
+            row = subscriber_store.get_by_id(connection, claim.subscriber_id)
         if row is None:
             return "unknown"
         if row.confirm_nonce != claim.nonce:

@@ -15,10 +15,11 @@ from email.message import EmailMessage
 from email.utils import format_datetime, parseaddr
 
 from digest.config import Settings
-from digest.mail import POLICY, clean_name, sender, sender_domain
+from digest.mail import POLICY, sender, sender_domain
 from digest.render.colors import theme
 from digest.render.html import compile_mjml, inline_css
 from digest.render.templates import environment, render
+from digest.text import single_line
 from digest.transport import DeliveryError, Transport, open_transport
 
 HTML_TEMPLATE = "confirm.mjml"
@@ -47,7 +48,7 @@ class ConfirmContext:
 
 
 def confirm_context(settings: Settings, cadence: str, link: str) -> ConfirmContext:
-    name = clean_name(settings.name)
+    name = single_line(settings.name)
     site = settings.base_url.split("://", 1)[-1]
     return ConfirmContext(
         lang="en",
@@ -59,7 +60,7 @@ def confirm_context(settings: Settings, cadence: str, link: str) -> ConfirmConte
         confirm_url=link,
         hours=f"{settings.confirm_hours:g}",
         footer_text=f"You get this email because this address was entered in the sign-up form at {site}.",
-        postal_address=clean_name(settings.postal_address) or None,
+        postal_address=single_line(settings.postal_address) or None,
         logo_url=settings.logo_url,
         **theme(settings.brand_color),
     )
@@ -80,13 +81,13 @@ def build_confirmation(
     html, text = render_confirmation(settings, context)
     message = EmailMessage(policy=POLICY)
     message["From"] = sender(settings)
-    message["To"] = Address(display_name=clean_name(name), addr_spec=email)
+    message["To"] = Address(display_name=single_line(name), addr_spec=email)
     message["Subject"] = context.subject
     message["Date"] = format_datetime(now.astimezone(settings.timezone))
     message["Message-ID"] = f"<confirm.{uuid.uuid4().hex}@{sender_domain(settings)}>"
     if settings.reply_to:
         reply_name, reply_addr = parseaddr(settings.reply_to)
-        message["Reply-To"] = Address(display_name=clean_name(reply_name), addr_spec=reply_addr)
+        message["Reply-To"] = Address(display_name=single_line(reply_name), addr_spec=reply_addr)
     message["Auto-Submitted"] = "auto-generated"
     message.set_content(text, charset="utf-8")
     message.add_alternative(html, subtype="html", charset="utf-8")

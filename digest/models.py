@@ -82,3 +82,32 @@ UNSUBSCRIBE_MARK = "https://digest.invalid/unsubscribe-mark"
 # The same for the recipient's preferences page (/manage/TOKEN), linked next to unsubscribe.
 MANAGE_MARK = "https://digest.invalid/manage-mark"
 PERSONAL_MARKS = (UNSUBSCRIBE_MARK, MANAGE_MARK)
+
+
+@dataclass(frozen=True)
+class StoredDigest:
+    """A digest as the store keeps it: the unit of a send (every run and recipient gets these bytes).
+    `status` is "sending" once deliveries may be queued, "sent" when none is owed any more."""
+
+    id: int
+    status: str
+    rendered: RenderedDigest
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """One delivery row a send run has claimed: who gets the digest."""
+
+    id: int
+    subscriber_id: int
+    email: str
+    name: str | None
+    attempts: int
+
+
+@dataclass(frozen=True)
+class OtherClaim:
+    """Rows of one digest held by another run: its owner id and its oldest claim."""
+
+    claimed_by: str | None
+    since: datetime | None

@@ -23,11 +23,11 @@ from datetime import datetime, timedelta
 from sqlalchemy import Engine, or_, update
 from sqlalchemy.exc import IntegrityError
 
-from digest.mail import clean_name
 from digest.store import events
 from digest.store import subscribers as store
 from digest.store.schema import subscribers as table
 from digest.subscribers import normalize_cadence, normalize_email
+from digest.text import single_line
 from digest.tokens import ConfirmClaim
 
 RESEND_AFTER = timedelta(hours=1)
@@ -64,10 +64,10 @@ def check_request(request: SignupRequest) -> SignupRequest:
     """The request with a normalized address, cadence and name; ValueError names what is wrong."""
     return SignupRequest(
         email=normalize_email(request.email),
-        name=clean_name(request.name)[:200] or None,
+        name=single_line(request.name)[:200] or None,
         cadence=normalize_cadence(request.cadence),
         ip=(request.ip or None) and request.ip[:64],
-        user_agent=(request.user_agent or None) and clean_name(request.user_agent)[:USER_AGENT_CHARS],
+        user_agent=(request.user_agent or None) and single_line(request.user_agent)[:USER_AGENT_CHARS],
         source=request.source,
     )
 
@@ -187,7 +187,7 @@ def confirm(
             bounce_count=0,
             confirmed_at=now,
             confirm_ip=(ip or None) and ip[:64],
-            confirm_user_agent=(user_agent or None) and clean_name(user_agent)[:USER_AGENT_CHARS],
+            confirm_user_agent=(user_agent or None) and single_line(user_agent)[:USER_AGENT_CHARS],
             confirm_nonce=None,
         )
         events.record(connection, row.id, "confirmed", now, source="link", ip=ip, user_agent=user_agent)

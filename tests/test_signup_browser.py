@@ -355,9 +355,9 @@ def test_after_rotating_the_key_a_link_from_an_earlier_digest_still_unsubscribes
 
 def store_real_digest(server: Server) -> str:
     """The seeds rendered by the real pipeline (footer and all) and stored for sending."""
+    from digest.compose import latest_period_with_items, render_period
     from digest.config import load_settings
     from digest.ingest import ingest_source
-    from digest.pipeline import latest_period_with_items, render_period
     from digest.store import digests as digest_store
 
     settings = load_settings(environ=serve_env(server.db_url, server.url, server.smtp), env_file=None)

@@ -1,4 +1,4 @@
-"""Pieces every digest web app shares: security headers, error pages, templates, running under uvicorn.
+"""Pieces every digest web app shares: security headers, error pages, running under uvicorn.
 
 Both the public app (`digest serve`) and the organizers' preview server build on these, so that
 neither can forget a header, leak a stack trace, or log an unsubscribe token.
@@ -12,10 +12,9 @@ import logging
 import re
 import socket
 from collections.abc import Callable, Iterable
-from pathlib import Path
+from urllib.parse import parse_qsl
 
 import uvicorn
-from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
@@ -84,20 +83,13 @@ class SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
-def template_environment(overrides: Path | None = None) -> Environment:
-    """Autoescaping Jinja2: the user's override folder first, then the built-in templates."""
-    import digest.templates
-
-    loaders: list = [FileSystemLoader(str(Path(digest.templates.__file__).parent))]
-    if overrides is not None:
-        loaders.insert(0, FileSystemLoader(str(overrides)))
-    return Environment(
-        loader=ChoiceLoader(loaders),
-        autoescape=True,
-        undefined=StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
+async def read_form(request: Request) -> dict[str, str]:
+    """Our forms are urlencoded; other bodies (an RFC 8058 multipart POST) simply carry no action."""
+    if request.headers.get("content-type", "").split(";")[0].strip() != "application/x-www-form-urlencoded":
+        await request.body()
+        return {}
+    body = await request.body()
+    return dict(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
 
 
 def plain_error_page(status: int, title: str, message: str) -> str:

@@ -17,8 +17,9 @@ import base64
 import hashlib
 import logging
 import time
-from typing import TYPE_CHECKING
+from typing import Protocol
 
+from sqlalchemy import Engine
 from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
@@ -26,16 +27,30 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from digest import signup
+from digest import signup, subscribers
+from digest.clock import Clock
+from digest.config import Settings
 from digest.periods import CADENCES
 from digest.store import subscribers as subscriber_store
 from digest.tokens import confirm_url, make_token, read_confirm_token
 from digest.web import subscription
-from digest.web.common import DEFAULT_CSP
+from digest.web.common import DEFAULT_CSP, read_form
 from digest.web.ratelimit import RateLimit
 
-if TYPE_CHECKING:
-    from digest.web.public import PublicSite
+
+class Site(Protocol):
+    """What these pages use of the public site (digest/web/public.py)."""
+
+    settings: Settings
+    engine: Engine
+    clock: Clock
+
+    def page(self, name: str, status_code: int = 200, **context) -> Response: ...
+
+    def subscriber_id(self, request: Request) -> int: ...
+
+    def check_form(self, request: Request, form: dict[str, str], subscriber_id: int) -> None: ...
+
 
 log = logging.getLogger("digest.web")
 
@@ -55,7 +70,7 @@ PROBLEMS = {
 
 
 class SignupPages:
-    def __init__(self, site: PublicSite) -> None:
+    def __init__(self, site: Site) -> None:
         self.site = site
         self.settings = site.settings
         self.per_ip = RateLimit(SIGNUPS_PER_IP_PER_HOUR, 3600)
@@ -76,8 +91,6 @@ class SignupPages:
         return self.site.page("subscribe.html", status_code, cadences=CADENCES, honeypot=HONEYPOT, **fields)
 
     async def submit(self, request: Request) -> Response:
-        from digest.web.public import read_form
-
         self.check_open()
         form = await read_form(request)
         if form.get(HONEYPOT):
@@ -155,8 +168,6 @@ class SignupPages:
         return "expired" if claim.expired else "ready"
 
     async def confirm(self, request: Request) -> Response:
-        from digest.web.public import read_form
-
         claim = self.claim(request)
         form = await read_form(request)
         if claim is None:
@@ -173,7 +184,7 @@ class SignupPages:
         return self.done(done.subscriber_id, done.outcome)
 
     def done(self, subscriber_id: int, outcome: str) -> Response:
-        sub = subscription.load(self.site.engine, subscriber_id)
+        sub = subscribers.subscription(self.site.engine, subscriber_id)
         token = make_token(self.settings.signing_keys, subscriber_id)
         return self.site.page("confirmed.html", sub=sub, token=token, already=outcome == "already")
 
@@ -187,7 +198,7 @@ class SignupPages:
 
     async def manage(self, request: Request) -> Response:
         subscriber_id = self.site.subscriber_id(request)
-        sub = await run_in_threadpool(subscription.load, self.site.engine, subscriber_id)
+        sub = await run_in_threadpool(subscribers.subscription, self.site.engine, subscriber_id)
         return self.preferences(sub, request.query_params.get("saved"))
 
     def preferences(self, sub, notice: str | None = None) -> Response:
@@ -204,13 +215,11 @@ class SignupPages:
         )
 
     async def change(self, request: Request) -> Response:
-        from digest.web.public import read_form
-
         subscriber_id = self.site.subscriber_id(request)
         form = await read_form(request)
         action, now, engine = form.get("action", ""), self.site.clock(), self.site.engine
         if action == "unsubscribe":
-            sub = await run_in_threadpool(subscription.unsubscribe, engine, subscriber_id, now)
+            sub = await run_in_threadpool(subscribers.unsubscribe, engine, subscriber_id, now)
             return self.preferences(sub, "unsubscribed")
         if action not in ("cadence", "resubscribe"):
             raise HTTPException(400, "Please use the buttons on the page.")
@@ -218,7 +227,7 @@ class SignupPages:
         cadence = form.get("cadence", "")
         if cadence not in CADENCES:
             raise HTTPException(400, "Please choose weekly or monthly.")
-        change = subscription.set_cadence if action == "cadence" else subscription.resubscribe
+        change = subscribers.set_cadence if action == "cadence" else subscribers.resubscribe
         sub = await run_in_threadpool(change, engine, subscriber_id, cadence, now)
         return self.preferences(sub, action)
 

@@ -15,7 +15,7 @@ from email.message import EmailMessage
 from email.utils import format_datetime, parseaddr
 
 from digest.config import Settings
-from digest.mail import POLICY, sender, sender_domain
+from digest.mail import POLICY, Outgoing, envelope_sender, sender, sender_domain
 from digest.render.colors import theme
 from digest.render.html import compile_mjml, inline_css
 from digest.render.templates import environment, render
@@ -107,9 +107,7 @@ def send_confirmation(
     message = build_confirmation(settings, email, name, cadence, link, now)
     connection = (transport or open_transport(settings)).connect()
     try:
-        connection.send(
-            parseaddr(settings.from_addr or "")[1], email, message.as_bytes(), message["Message-ID"]
-        )
+        connection.send(Outgoing(envelope_sender(settings), email, message.as_bytes(), message["Message-ID"]))
     finally:
         connection.close()
 

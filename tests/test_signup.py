@@ -4,6 +4,8 @@ the consent record, signed links across a key rotation, and the secret key's min
 from __future__ import annotations
 
 import concurrent.futures
+import email
+import email.policy
 import json
 import threading
 from datetime import UTC, datetime, timedelta
@@ -13,6 +15,7 @@ from sqlalchemy import Engine, select
 
 from digest import signup
 from digest.config import load_settings
+from digest.confirmation import send_confirmation
 from digest.errors import ConfigError
 from digest.schedule import service
 from digest.schedule.runs import Context
@@ -21,6 +24,7 @@ from digest.store import subscribers as store
 from digest.store.schema import subscriber_events
 from digest.subscribers import add_subscriber, remove_subscriber, subscriber_record
 from digest.tokens import make_confirm_token, make_token, read_confirm_token, read_token
+from digest.transport import MemoryTransport
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 KEY = "k" * 40
@@ -213,3 +217,34 @@ def test_an_old_key_too_short_is_refused(digest) -> None:
         "config", "check", extra_env={"DIGEST_SECRET_KEY": KEY, "DIGEST_OLD_SECRET_KEYS": "short"}
     )
     assert result.code == 2 and "DIGEST_OLD_SECRET_KEYS" in result.err
+
+
+def test_the_confirmation_mail_is_a_styled_message_without_list_headers(tmp_path) -> None:
+    settings = load_settings(
+        environ={
+            "DIGEST_FROM": "IMT News <news@example.org>",
+            "DIGEST_SECRET_KEY": KEY,
+            "DIGEST_NAME": "IMT News",
+        },
+        env_file=None,
+    )
+    transport = MemoryTransport()
+    link = "http://127.0.0.1:8080/confirm/abc.def"
+    send_confirmation(
+        settings, "ann@example.org", "Ann\r\nBcc: x@example.org", "monthly", link, T0, transport
+    )
+    [(sender, recipient, data)] = transport.messages
+    message = email.message_from_bytes(data, policy=email.policy.default)
+    assert (sender, recipient) == ("news@example.org", "ann@example.org")
+    assert message["Subject"] == "Confirm your subscription to IMT News"
+    assert not [h for h in message if h.lower().startswith("list-")] and message["Bcc"] is None
+    html, text = message.get_body(("html",)).get_content(), message.get_body(("plain",)).get_content()
+    assert f'href="{link}"' in html and link in text and "monthly" in text
+    assert max(len(line) for line in data.split(b"\r\n")) <= 998
+
+
+def test_a_confirmation_mail_that_could_not_go_lets_the_next_sign_up_mail_again(engine: Engine) -> None:
+    first = ask(engine, "ann@example.org")
+    assert not ask(engine, "ann@example.org", T0 + timedelta(minutes=1)).mail_owed
+    signup.release(engine, first)
+    assert ask(engine, "ann@example.org", T0 + timedelta(minutes=2)).mail_owed

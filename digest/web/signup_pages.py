@@ -139,6 +139,9 @@ class SignupPages:
         except DeliveryError as exc:
             log.error("confirmation mail for subscriber %s not sent: %s", result.subscriber_id, exc.reason)
             signup.release(self.site.engine, result)
+        except Exception:  # the reader already has their page: log it, and let them ask again
+            log.exception("confirmation mail for subscriber %s failed", result.subscriber_id)
+            signup.release(self.site.engine, result)
 
     # --- /confirm/TOKEN ---------------------------------------------------------------------------
 

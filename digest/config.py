@@ -10,14 +10,13 @@ import os
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields, replace
-from email.headerregistry import Address
-from email.utils import parseaddr
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dotenv import dotenv_values
 
+from digest.addresses import address_list, optional_address, optional_mailbox
 from digest.errors import ConfigError
 from digest.text import refuse_controls
 
@@ -103,36 +102,6 @@ def _optional_http_url(value: str) -> str | None:
     return _http_url(value) if value.strip() else None
 
 
-def _mailbox(value: str) -> str:
-    """A `Name <address>` header value; refuse anything that could smuggle a header line."""
-    value = value.strip()
-    if "\r" in value or "\n" in value:
-        raise ValueError("must be a single line")
-    name, address = parseaddr(value)
-    if not address or "@" not in address:
-        raise ValueError(f"expected 'Name <address@example.org>', got {value!r}")
-    local, _, domain = address.rpartition("@")
-    try:
-        str(Address(display_name=name, username=local, domain=domain))
-    except (ValueError, IndexError) as exc:
-        raise ValueError(f"invalid address {value!r}: {exc}") from None
-    return value
-
-
-def _optional_mailbox(value: str) -> str | None:
-    return _mailbox(value) if value.strip() else None
-
-
-def _optional_address(value: str) -> str | None:
-    """A bare address (for mailto: List-Unsubscribe), checked like the sender's."""
-    value = value.strip()
-    if not value:
-        return None
-    if not re.fullmatch(r"[^@\s<>()\[\],;:\\\"\x00-\x1f\x7f]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}", value):
-        raise ValueError(f"expected an address like unsubscribe@example.org, got {value!r}")
-    return value
-
-
 def _colour(value: str) -> str:
     value = value.strip()
     if not re.fullmatch(r"#[0-9a-fA-F]{6}", value):
@@ -140,30 +109,43 @@ def _colour(value: str) -> str:
     return value.lower()
 
 
-def _bool(value: str) -> bool:
-    value = value.strip().lower()
-    if value in ("1", "true", "yes", "on"):
-        return True
-    if value in ("0", "false", "no", "off", ""):
-        return False
-    raise ValueError(f"must be true or false, got {value!r}")
-
-
-def _addresses(value: str) -> tuple[str, ...]:
-    """Comma-separated bare addresses (reviewers), each checked like the unsubscribe address."""
-    found = []
-    for part in value.split(","):
-        address = _optional_address(part)
-        if address and address.lower() not in (a.lower() for a in found):
-            found.append(address)
-    return tuple(found)
-
-
 def _database_url(value: str) -> str:
     value = value.strip()
     if not re.match(r"^[a-z][a-z0-9+]*://", value):
         raise ValueError(f"must be an SQLAlchemy URL such as sqlite:///digest.db, got {value!r}")
     return value
+
+
+MIN_SECRET_CHARS = 32
+
+
+def _secret_key(value: str) -> str | None:
+    """Long enough that a link cannot be brute-forced (a 1-character key fell to one link in < 1 s)."""
+    value = value.strip()
+    if value and len(value) < MIN_SECRET_CHARS:
+        raise ValueError(
+            f"must be at least {MIN_SECRET_CHARS} characters, got {len(value)} "
+            "(`digest config secret` prints a new one)"
+        )
+    return value or None
+
+
+def _old_secret_keys(value: str) -> tuple[str, ...]:
+    """Earlier keys, comma-separated: links signed with them keep working after a rotation."""
+    keys = tuple(k.strip() for k in value.split(",") if k.strip())
+    for number, key in enumerate(keys, 1):
+        if len(key) < MIN_SECRET_CHARS:
+            raise ValueError(f"key {number} must be at least {MIN_SECRET_CHARS} characters, got {len(key)}")
+    return keys
+
+
+def _boolean(value: str) -> bool:
+    value = value.strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(f"must be true or false, got {value!r}")
 
 
 def _path(value: str) -> Path:
@@ -202,9 +184,9 @@ class Settings:
     )
     name: str = option("DIGEST_NAME", "Digest", _one_line, "Newsletter name shown in subject and header")
     from_addr: str | None = option(
-        "DIGEST_FROM", "", _optional_mailbox, "'Name <address>' of the sender; required for send"
+        "DIGEST_FROM", "", optional_mailbox, "'Name <address>' of the sender; required for send"
     )
-    reply_to: str | None = option("DIGEST_REPLY_TO", "", _optional_mailbox, "Optional Reply-To address")
+    reply_to: str | None = option("DIGEST_REPLY_TO", "", optional_mailbox, "Optional Reply-To address")
     base_url: str = option(
         "DIGEST_BASE_URL",
         "http://127.0.0.1:8080",
@@ -212,7 +194,31 @@ class Settings:
         "Public URL of `digest serve` (unsubscribe and archive links)",
     )
     secret_key: str | None = option(
-        "DIGEST_SECRET_KEY", "", _optional, "Signs unsubscribe tokens; required for send and serve"
+        "DIGEST_SECRET_KEY",
+        "",
+        _secret_key,
+        "Signs unsubscribe, preferences and confirmation links (at least 32 characters; "
+        "`digest config secret` prints one); required for send and serve",
+        repr=False,
+    )
+    old_secret_keys: tuple[str, ...] = option(
+        "DIGEST_OLD_SECRET_KEYS",
+        "",
+        _old_secret_keys,
+        "Comma-separated earlier secret keys: links signed with them keep working",
+        repr=False,
+    )
+    double_opt_in: bool = option(
+        "DIGEST_DOUBLE_OPT_IN",
+        "true",
+        _boolean,
+        "A sign-up through the web form waits for the address to confirm",
+    )
+    confirm_hours: float = option(
+        "DIGEST_CONFIRM_HOURS",
+        "72",
+        _float_at_least(1),
+        "How long a confirmation link stays valid; unconfirmed sign-ups are deleted after it",
     )
     timezone: ZoneInfo = option(
         "DIGEST_TIMEZONE", "UTC", _timezone, "IANA zone that defines weeks, months and cron times"
@@ -289,7 +295,7 @@ class Settings:
         "Postal address shown in the footer (anti-spam laws ask for one)",
     )
     unsubscribe_mailto: str | None = option(
-        "DIGEST_UNSUBSCRIBE_MAILTO", "", _optional_address, "Optional address for mailto: List-Unsubscribe"
+        "DIGEST_UNSUBSCRIBE_MAILTO", "", optional_address, "Optional address for mailto: List-Unsubscribe"
     )
     review_hours: float = option(
         "DIGEST_REVIEW_HOURS",
@@ -300,13 +306,13 @@ class Settings:
     reviewers: tuple[str, ...] = option(
         "DIGEST_REVIEWERS",
         "",
-        _addresses,
+        address_list,
         "Comma-separated addresses that get a review copy when an edition opens",
     )
     require_approval: bool = option(
         "DIGEST_REQUIRE_APPROVAL",
         "false",
-        _bool,
+        _boolean,
         "An automatic send waits for `digest edition approve` (otherwise it goes unless held)",
     )
     preview_url: str = option(
@@ -322,6 +328,11 @@ class Settings:
         missing = [keys[a] for a in attrs if not getattr(self, a)]
         if missing:
             raise ConfigError([f"{key} is required for {purpose}" for key in missing])
+
+    @property
+    def signing_keys(self) -> tuple[str, ...]:
+        """The current key first, then the earlier ones that links may still carry."""
+        return tuple(k for k in (self.secret_key, *self.old_secret_keys) if k)
 
     def cron_for(self, cadence: str) -> str:
         return self.weekly_cron if cadence == "weekly" else self.monthly_cron

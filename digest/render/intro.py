@@ -15,7 +15,7 @@ from html.parser import HTMLParser
 from markdown_it import MarkdownIt
 from markupsafe import Markup
 
-from digest.models import UNSUBSCRIBE_MARK
+from digest.models import PERSONAL_MARKS
 from digest.text import sanitize_html, single_line
 
 _MARKDOWN = MarkdownIt("commonmark", {"html": False, "linkify": False})
@@ -31,11 +31,19 @@ class Intro:
 @lru_cache(maxsize=32)
 def render_intro(markdown: str) -> Intro:
     """Sanitized HTML and plain paragraphs of the intro; empty Markdown gives an empty intro."""
-    markdown = markdown.replace(UNSUBSCRIBE_MARK, "")
+    markdown = _without_marks(markdown)
     if not markdown.strip():
         return Intro(None, ())
-    safe = sanitize_html(_MARKDOWN.render(markdown)).replace(UNSUBSCRIBE_MARK, "")
+    safe = _without_marks(sanitize_html(_MARKDOWN.render(markdown)))
     return Intro(Markup(safe) if safe else None, _paragraphs(safe))
+
+
+def _without_marks(text: str) -> str:
+    """The intro must never forge a personal-link marker; removal can expose a new copy, so loop."""
+    while any(mark in text for mark in PERSONAL_MARKS):
+        for mark in PERSONAL_MARKS:
+            text = text.replace(mark, "")
+    return text
 
 
 class _Text(HTMLParser):

@@ -49,6 +49,13 @@ def _int_at_least(minimum: int) -> Callable[[str], int]:
     return parse
 
 
+def _processes(value: str) -> int:
+    """Empty means one process per core."""
+    if not value.strip():
+        return max(1, os.cpu_count() or 1)
+    return _int_at_least(1)(value)
+
+
 def _float_at_least(minimum: float) -> Callable[[str], float]:
     def parse(value: str) -> float:
         try:
@@ -258,6 +265,20 @@ OPTIONS: tuple[Option, ...] = (
         "How late the scheduler still sends a run it missed while down",
     ),
     Option(
+        "DIGEST_FAILOVER_SECONDS",
+        "failover_seconds",
+        "30",
+        _float_at_least(3),
+        "How soon a standby scheduler takes over from a dead leader (PostgreSQL)",
+    ),
+    Option(
+        "DIGEST_SEND_PROCESSES",
+        "send_processes",
+        "",
+        _processes,
+        "Processes that share one send on this host (empty = number of cores)",
+    ),
+    Option(
         "DIGEST_ITEM_LIMIT",
         "item_limit",
         "30",
@@ -315,6 +336,8 @@ class Settings:
     templates_dir: Path | None
     bounce_limit: int
     catchup_hours: float
+    failover_seconds: float
+    send_processes: int
     item_limit: int
     brand_color: str
     logo_url: str | None

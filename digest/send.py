@@ -104,11 +104,13 @@ def send_period(
     transport: Transport | None = None,
     stop_event: threading.Event | None = None,
     progress: Callable[[int, int], None] | None = None,
+    fence: Callable | None = None,
 ) -> SendReport:
     """Send the period's digest to every active subscriber of the cadence who is still owed it.
 
     Safe to call again (only those still owed get it) and concurrently (rows are claimed in the
-    database). Raises SendAborted when the server keeps failing; the rest stays pending."""
+    database). Raises SendAborted when the server keeps failing; the rest stays pending. `fence`
+    runs inside each claim's transaction and may raise to stop the run (a scheduler's leadership)."""
     settings.require("from_addr", "secret_key", purpose="digest send")
     started = time.monotonic()
     row, rendered = load_digest(settings, engine, cadence, period, now)
@@ -119,6 +121,7 @@ def send_period(
         with engine.connect() as connection:
             owed = sum(log.counts(connection, row.id).get(s, 0) for s in ("pending", "sending"))
         runner = _runner(settings, engine, row.id, rendered, now, transport, stop_event, progress, owed)
+        runner.fence = fence
         try:
             stats = runner.run()
         except SendAborted as exc:

@@ -109,6 +109,7 @@ class Runner:
         bounce_limit: int,
         stop_event: threading.Event | None = None,
         progress: Callable[[int], None] | None = None,
+        fence: Callable[[SAConnection], None] | None = None,
     ):
         self.engine, self.transport, self.digest_id = engine, transport, digest_id
         self.build, self.make_job, self.sender = build, make_job, sender
@@ -117,6 +118,7 @@ class Runner:
         self.batch = claim_size(concurrency, rate)
         self.stop_event = stop_event or threading.Event()
         self.progress = progress or (lambda n: None)
+        self.fence = fence  # raises inside a claim's transaction when this run may no longer send
         self.run_id = new_run_id()
         self.stats = RunStats()
         self.buffer: deque[Job] = deque()
@@ -272,6 +274,8 @@ class Runner:
 
     def _claim(self) -> None:
         with self._transaction() as connection:
+            if self.fence is not None:
+                self.fence(connection)
             rows = log.claim(connection, self.digest_id, self.run_id, self.batch, _now())
         # Nothing left to claim: don't ask again on every completion, only now and then.
         self.quiet_until = 0.0 if rows else time.monotonic() + WAIT_FOR_OTHERS

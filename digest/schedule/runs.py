@@ -12,12 +12,12 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from digest.config import Settings
 from digest.errors import DigestError, EmptyPeriodError
 from digest.periods import Period, last_complete, parse_period
-from digest.schedule import state
+from digest.schedule import lock, state
 from digest.schedule.policy import grace_of, make_trigger, plan
 from digest.store.digests import list_digests
 
@@ -33,10 +33,21 @@ class Context:
     engine: Engine
     stop_event: threading.Event
     second: str = "0"
+    lead: lock.Leadership | None = None  # None: no leadership to check (a lone run, a test)
+    lost: bool = False  # another scheduler took over: this one stops
     locks: dict[str, threading.Lock] = field(default_factory=lambda: {c: threading.Lock() for c in CADENCES})
 
     def trigger(self, cadence: str):
         return make_trigger(self.settings.cron_for(cadence), self.settings.timezone, self.second)
+
+    def fence(self, connection: Connection) -> None:
+        """Raises lock.LeadershipLost inside `connection`'s transaction once another leads."""
+        if self.lead is not None:
+            lock.fence(connection, self.lead)
+
+    def check_leadership(self) -> None:
+        with self.engine.begin() as connection:
+            self.fence(connection)
 
 
 def wall_clock() -> datetime:
@@ -45,8 +56,10 @@ def wall_clock() -> datetime:
 
 def tick(ctx: Context, cadence: str, now: datetime, on_start: bool = False) -> state.Outcome | None:
     """Run whatever the policy says is due for `cadence` at `now` (nothing, or one fire time).
-    `on_start`: called by a starting scheduler, so a due run is one missed while it was down."""
+    `on_start`: called by a starting scheduler, so a due run is one missed while it was down.
+    Raises lock.LeadershipLost when another scheduler has taken over: nothing is done then."""
     with ctx.locks[cadence]:
+        ctx.check_leadership()
         row, _ = state.ensure(ctx.engine, cadence, now)
         decision = plan(ctx.trigger(cadence), row.handled_until, now, grace_of(ctx.settings.catchup_hours))
         if decision.skipped_since is not None:
@@ -54,7 +67,7 @@ def tick(ctx: Context, cadence: str, now: datetime, on_start: bool = False) -> s
         if decision.run is None:
             if decision.skipped_since is not None:
                 outcome = state.Outcome("skipped", _skipped_detail(ctx, decision.skipped_since), None, now)
-                state.record(ctx.engine, cadence, outcome, decision.handled_until)
+                state.record(ctx.engine, cadence, outcome, decision.handled_until, ctx.fence)
                 return outcome
             return None
         if decision.coalesced:
@@ -67,7 +80,7 @@ def tick(ctx: Context, cadence: str, now: datetime, on_start: bool = False) -> s
         finish_unfinished(ctx, cadence)
         outcome = run_fire_time(ctx, cadence, decision.run, now if on_start else None)
         final = outcome.kind != "error"  # an error before anything was stored is tried again
-        state.record(ctx.engine, cadence, outcome, decision.handled_until if final else None)
+        state.record(ctx.engine, cadence, outcome, decision.handled_until if final else None, ctx.fence)
         return outcome
 
 
@@ -108,7 +121,11 @@ def send(ctx: Context, cadence: str, period: Period, fire_time: datetime | None,
     started_at, started = wall_clock(), time.monotonic()
     label = f"{cadence} {period.key} ({why})"
     try:
-        report = send_period(ctx.settings, ctx.engine, cadence, period, started_at, stop_event=ctx.stop_event)
+        report = send_period(
+            ctx.settings, ctx.engine, cadence, period, started_at, stop_event=ctx.stop_event, fence=ctx.fence
+        )
+    except lock.LeadershipLost:
+        raise
     except EmptyPeriodError as exc:
         log.info("%s: %s: skipped", label, exc)
         return state.Outcome("empty", f"{period.key}: {exc}", fire_time, started_at, _since(started))

@@ -150,6 +150,8 @@ scheduler_lock = Table(
     Column("owner", String(128), nullable=False),
     Column("started_at", UTCDateTime, nullable=False),
     Column("heartbeat_at", UTCDateTime, nullable=False),
+    # The fencing token: +1 at every change of leader; a leader's actions check it in their transaction.
+    Column("epoch", Integer, nullable=False, server_default="1"),
 )
 
 scheduler_jobs = Table(
@@ -170,5 +172,12 @@ def _scheduler_v3(connection) -> None:
     metadata.create_all(connection, tables=[scheduler_lock, scheduler_jobs])
 
 
+def _scheduler_lock_epoch(connection) -> None:
+    """Standby schedulers: the lock row gets its fencing token (v3 stores that predate it)."""
+    columns = {c["name"] for c in inspect(connection).get_columns("scheduler_lock")}
+    if "epoch" not in columns:
+        connection.execute(text("ALTER TABLE scheduler_lock ADD COLUMN epoch INTEGER NOT NULL DEFAULT 1"))
+
+
 # Append only: each entry upgrades an existing database by one version, in one transaction.
-MIGRATIONS = [_create_v1, _subscriber_email_key_v2, _scheduler_v3]
+MIGRATIONS = [_create_v1, _subscriber_email_key_v2, _scheduler_v3, _scheduler_lock_epoch]

@@ -24,7 +24,8 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
 
 from digest.config import Settings
-from digest.delivery.runner import Job, Runner, SendAborted
+from digest.delivery.processes import Share, run_shared, shares
+from digest.delivery.runner import Job, Runner, RunStats, SendAborted
 from digest.errors import DigestError
 from digest.mail import build_message, make_message_id, message_id_factory, prepare_message
 from digest.models import RenderedDigest
@@ -50,6 +51,7 @@ class SendReport:
     pending: int = 0  # still owed after this run (a rerun sends them)
     skipped: int = 0  # subscribers who left before their turn (total for the digest)
     already_sent: int = 0  # sent by earlier runs
+    processes: int = 1  # processes that shared this run (DIGEST_SEND_PROCESSES)
     complete: bool = False
     elapsed: float = 0.0
     failures: list[tuple[str, str]] = field(default_factory=list)
@@ -114,18 +116,25 @@ def send_period(
     settings.require("from_addr", "secret_key", purpose="digest send")
     started = time.monotonic()
     row, rendered = load_digest(settings, engine, cadence, period, now)
+    own_transport = transport is None  # a transport handed in (tests) cannot cross processes
     transport = transport or open_transport(settings)
     report = SendReport(cadence, period.key, rendered.subject, describe_transport(transport))
     if row.status != "sent":
         log.queue_deliveries(engine, row.id, cadence)
         with engine.connect() as connection:
             owed = sum(log.counts(connection, row.id).get(s, 0) for s in ("pending", "sending"))
-        runner = _runner(settings, engine, row.id, rendered, now, transport, stop_event, progress, owed)
+        sizes = shares(settings.send_concurrency, settings.send_processes if own_transport else 1, owed)
+        stop_event = stop_event or threading.Event()
+        runner = _runner(
+            settings, engine, row.id, rendered, now, transport, stop_event, progress, owed, sizes
+        )
         runner.fence = fence
+        report.processes = len(sizes)
+        helpers = [Share(settings, cadence, period.key, now, size, fence) for size in sizes[1:]]
         try:
-            stats = runner.run()
+            stats = run_shared(runner.run, send_share, helpers, stop_event)
         except SendAborted as exc:
-            _finish(engine, row.id, report, runner.stats, started, now)
+            _finish(engine, row.id, report, getattr(exc, "stats", runner.stats), started, now)
             exc.report = report
             raise
         _finish(engine, row.id, report, stats, started, now)
@@ -134,7 +143,30 @@ def send_period(
     return report
 
 
-def _runner(settings, engine, digest_id, rendered, now, transport, stop_event, progress, owed) -> Runner:
+def send_share(share: Share, stop_event: threading.Event) -> RunStats:
+    """A helper process's part of a send (see delivery/processes.py): its own engine and
+    transport, the same stored digest, `share.connections` connections."""
+    from digest.store import open_engine
+
+    settings = share.settings
+    engine = open_engine(settings.database_url, upgrade=False)
+    try:
+        with engine.connect() as connection:
+            row = get_digest(connection, share.cadence, share.period_key)
+        rendered = rendered_from_row(row)
+        transport = open_transport(settings)
+        runner = _runner(
+            settings, engine, row.id, rendered, share.now, transport, stop_event, None, 0, [share.connections]
+        )
+        runner.fence = share.fence
+        return runner.run()
+    finally:
+        engine.dispose()
+
+
+def _runner(
+    settings, engine, digest_id, rendered, now, transport, stop_event, progress, owed, sizes
+) -> Runner:
     # Everything per digest (the encoded message, the sender's domain, the keys) is done once here;
     # per recipient only the personal parts are made.
     prepared = prepare_message(settings, rendered, now)
@@ -150,10 +182,12 @@ def _runner(settings, engine, digest_id, rendered, now, transport, stop_event, p
 
     done = [0]
 
+    own_share = owed * sizes[0] // sum(sizes)  # this process's part; helpers do not report progress
+
     def tick(n: int) -> None:
         done[0] += n
         if progress:
-            progress(done[0], owed)
+            progress(done[0], own_share)
 
     return Runner(
         engine,
@@ -162,7 +196,7 @@ def _runner(settings, engine, digest_id, rendered, now, transport, stop_event, p
         build=build,
         make_job=make_job,
         sender=_envelope_sender(settings),
-        concurrency=settings.send_concurrency,
+        concurrency=sizes[0],
         rate=settings.send_rate,
         bounce_limit=settings.bounce_limit,
         stop_event=stop_event,

@@ -73,10 +73,11 @@ def _dry_run(plan, cadence: str, key: str) -> None:
 
 def _summary(report) -> None:
     status = "complete" if report.complete else f"{report.pending} still owed (rerun to finish)"
+    processes = f" in {report.processes} processes" if report.processes > 1 else ""
     click.echo(
         f"{report.cadence} {report.period}: sent {report.sent}, failed {report.failed}, "
         f"skipped {report.skipped}, already sent {report.already_sent}, retried {report.retried}; "
-        f"{report.elapsed:.1f}s, {report.rate:.0f} msg/s via {report.transport}; {status}"
+        f"{report.elapsed:.1f}s, {report.rate:.0f} msg/s via {report.transport}{processes}; {status}"
     )
     for email, reason in report.failures[:20]:
         click.echo(f"  failed: {email}: {reason}", err=True)

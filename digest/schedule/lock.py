@@ -82,6 +82,16 @@ class Leadership:
     took_over_from: Holder | None = None
 
 
+@dataclass(frozen=True)
+class Fence:
+    """`fence` for one leadership as a picklable callable: a send's helper processes check it too."""
+
+    lead: Leadership
+
+    def __call__(self, connection: Connection) -> None:
+        fence(connection, self.lead)
+
+
 def new_owner() -> str:
     return new_run_id()
 

@@ -122,7 +122,13 @@ def send(ctx: Context, cadence: str, period: Period, fire_time: datetime | None,
     label = f"{cadence} {period.key} ({why})"
     try:
         report = send_period(
-            ctx.settings, ctx.engine, cadence, period, started_at, stop_event=ctx.stop_event, fence=ctx.fence
+            ctx.settings,
+            ctx.engine,
+            cadence,
+            period,
+            started_at,
+            stop_event=ctx.stop_event,
+            fence=lock.Fence(ctx.lead) if ctx.lead else None,
         )
     except lock.LeadershipLost:
         raise

@@ -143,6 +143,40 @@ def send_period(
     return report
 
 
+def queue_period(settings: Settings, engine: Engine, cadence: str, period: Period, now: datetime) -> str:
+    """`send --queue`: store the digest and queue its owed recipients for workers; one line on it."""
+    from digest.delivery.queue import describe, queue_digest, require_postgresql
+
+    require_postgresql(engine, "digest send --queue")
+    settings.require("from_addr", "secret_key", purpose="digest send")
+    row, _ = load_digest(settings, engine, cadence, period, now)
+    if row.status == "sent":
+        return "already sent to everyone: nothing queued"
+    queued = queue_digest(engine, row.id, cadence)
+    if not queued.owed:
+        return "nothing owed: nothing queued"
+    return f"{describe(queued)}; `digest worker` processes send it (until one runs, it waits in the queue)"
+
+
+def batch_runner(settings, engine, row, now, stop_event, scope, limiter) -> Runner:
+    """A queue worker's run over one batch of a stored digest's log rows (delivery/worker.py)."""
+    rendered = rendered_from_row(row)
+    runner = _runner(
+        settings,
+        engine,
+        row.id,
+        rendered,
+        now,
+        open_transport(settings),
+        stop_event,
+        None,
+        0,
+        [settings.send_concurrency],
+    )
+    runner.scope, runner.limiter = scope, limiter
+    return runner
+
+
 def send_share(share: Share, stop_event: threading.Event) -> RunStats:
     """A helper process's part of a send (see delivery/processes.py): its own engine and
     transport, the same stored digest, `share.connections` connections."""

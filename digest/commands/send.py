@@ -21,11 +21,13 @@ from digest.commands.common import engine, now, settings
 @click.option(
     "--to", "to", metavar="EMAIL", help="Send one test copy to EMAIL, outside the list and the log."
 )
-def send(cadence: str, period_key: str | None, dry_run: bool, to: str | None) -> None:
+@click.option("--queue", "queue", is_flag=True, help="PostgreSQL: queue it for `digest worker` and return.")
+def send(cadence: str, period_key: str | None, dry_run: bool, to: str | None, queue: bool) -> None:
     """Send one digest to that cadence's active subscribers who have not had it yet.
 
     Safe to rerun: only recipients still owed the digest get it. Exits 1 while some are still owed
-    (a rerun finishes them).
+    (a rerun finishes them). With --queue (PostgreSQL) the digest is queued in batches for
+    `digest worker` processes and the command returns at once.
 
     digest send --cadence weekly --period 2023-W45 --dry-run
     """
@@ -44,6 +46,9 @@ def send(cadence: str, period_key: str | None, dry_run: bool, to: str | None) ->
         return
     if dry_run:
         _dry_run(sending.dry_run(config, engine(), cadence, period, when), cadence, period.key)
+        return
+    if queue:
+        click.echo(f"{cadence} {period.key}: {sending.queue_period(config, engine(), cadence, period, when)}")
         return
     stop = threading.Event()
     with _stop_on_signals(stop), _progress() as progress:

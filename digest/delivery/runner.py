@@ -110,11 +110,14 @@ class Runner:
         stop_event: threading.Event | None = None,
         progress: Callable[[int], None] | None = None,
         fence: Callable[[SAConnection], None] | None = None,
+        scope: log.Scope | None = None,
+        limiter: RateLimiter | None = None,
     ):
         self.engine, self.transport, self.digest_id = engine, transport, digest_id
         self.build, self.make_job, self.sender = build, make_job, sender
         self.concurrency, self.bounce_limit = concurrency, bounce_limit
-        self.limiter = RateLimiter(rate)
+        self.limiter = limiter or RateLimiter(rate)  # a queue worker's is fleet-wide (delivery/fleet.py)
+        self.scope = scope  # a queued batch's rows only; None: the whole digest
         self.batch = claim_size(concurrency, rate)
         self.stop_event = stop_event or threading.Event()
         self.progress = progress or (lambda n: None)
@@ -245,10 +248,10 @@ class Runner:
         if self.buffer:
             return True
         with self._transaction() as connection:
-            others = log.claims_of_others(connection, self.digest_id, self.run_id)
+            others = log.claims_of_others(connection, self.digest_id, self.run_id, self.scope)
             gone = [o.claimed_by for o in others if claimer_is_gone(o.claimed_by, o.since, _now())]
             if gone:
-                log.release_claims_of(connection, self.digest_id, gone)
+                log.release_claims_of(connection, self.digest_id, gone, self.scope)
                 return True
         if others:
             self.stop_event.wait(WAIT_FOR_OTHERS)
@@ -268,15 +271,15 @@ class Runner:
     def _recover(self) -> None:
         with self._transaction() as connection:
             log.skip_departed(connection, self.digest_id, _now())
-            others = log.claims_of_others(connection, self.digest_id, self.run_id)
+            others = log.claims_of_others(connection, self.digest_id, self.run_id, self.scope)
             gone = [o.claimed_by for o in others if claimer_is_gone(o.claimed_by, o.since, _now())]
-            log.release_claims_of(connection, self.digest_id, gone)
+            log.release_claims_of(connection, self.digest_id, gone, self.scope)
 
     def _claim(self) -> None:
         with self._transaction() as connection:
             if self.fence is not None:
                 self.fence(connection)
-            rows = log.claim(connection, self.digest_id, self.run_id, self.batch, _now())
+            rows = log.claim(connection, self.digest_id, self.run_id, self.batch, _now(), self.scope)
         # Nothing left to claim: don't ask again on every completion, only now and then.
         self.quiet_until = 0.0 if rows else time.monotonic() + WAIT_FOR_OTHERS
         self.buffer.extend(self.make_job(row) for row in rows)

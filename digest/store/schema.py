@@ -179,5 +179,19 @@ def _scheduler_lock_epoch(connection) -> None:
         connection.execute(text("ALTER TABLE scheduler_lock ADD COLUMN epoch INTEGER NOT NULL DEFAULT 1"))
 
 
+# Queue workers (digest/delivery/fleet.py): one row holds the fleet-wide DIGEST_SEND_RATE schedule.
+send_rate = Table(
+    "send_rate",
+    metadata,
+    Column("name", String(32), primary_key=True),
+    Column("next_at", Float, nullable=False),  # Unix time of the fleet's next free sending slot
+)
+
+
+def _fleet_send_rate(connection) -> None:
+    metadata.create_all(connection, tables=[send_rate])
+    connection.execute(send_rate.insert().values(name="fleet", next_at=0.0))
+
+
 # Append only: each entry upgrades an existing database by one version, in one transaction.
-MIGRATIONS = [_create_v1, _subscriber_email_key_v2, _scheduler_v3, _scheduler_lock_epoch]
+MIGRATIONS = [_create_v1, _subscriber_email_key_v2, _scheduler_v3, _scheduler_lock_epoch, _fleet_send_rate]

@@ -56,6 +56,15 @@ def _processes(value: str) -> int:
     return _int_at_least(1)(value)
 
 
+def _yes_no(value: str) -> bool:
+    text = value.strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off", ""):
+        return False
+    raise ValueError(f"expected true or false, got {value!r}")
+
+
 def _float_at_least(minimum: float) -> Callable[[str], float]:
     def parse(value: str) -> float:
         try:
@@ -279,6 +288,13 @@ OPTIONS: tuple[Option, ...] = (
         "Processes that share one send on this host (empty = number of cores)",
     ),
     Option(
+        "DIGEST_SCHEDULER_QUEUE",
+        "scheduler_queue",
+        "false",
+        _yes_no,
+        "The scheduler queues each run for `digest worker` processes instead of sending it (PostgreSQL)",
+    ),
+    Option(
         "DIGEST_ITEM_LIMIT",
         "item_limit",
         "30",
@@ -338,6 +354,7 @@ class Settings:
     catchup_hours: float
     failover_seconds: float
     send_processes: int
+    scheduler_queue: bool
     item_limit: int
     brand_color: str
     logo_url: str | None

@@ -9,12 +9,16 @@ import json
 import signal
 import subprocess
 import sys
+import threading
 import time
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
-from tests.delivery_support import SECRET, WEEK, address, prepared_store
+from digest.schedule import state
+from digest.schedule.runs import Context, tick
+from tests.delivery_support import NOW, SECRET, WEEK, address, prepared_store, settings_for
 from tests.fast_sink import FastSink
 from tests.pg import postgres_server  # noqa: F401 (fixture)
 
@@ -147,3 +151,17 @@ def test_three_workers_one_killed_mid_way_every_recipient_gets_it_with_few_dupli
     for worker in workers[1:]:
         worker.send_signal(signal.SIGTERM)
         assert worker.wait(20) == 0
+
+
+def test_scheduler_with_scheduler_queue_queues_its_run_and_a_worker_sends_it(fleet, sink) -> None:
+    url, run, start_worker = fleet
+    engine = prepared_store(url, weekly=40)
+    settings = settings_for(url, DIGEST_SCHEDULER_QUEUE="true", **sink.env())
+    state.ensure(engine, "weekly", NOW - timedelta(days=1))
+    outcome = tick(Context(settings, engine, threading.Event()), "weekly", NOW + timedelta(seconds=1))
+    engine.dispose()
+    assert outcome.kind == "queued" and "queued for 40 recipients" in outcome.detail
+    assert status_of(run)["state"] == "queued"
+    start_worker()
+    assert wait_until(lambda: len(sink.copies) >= 40, 30)
+    assert max(sink.copies.values()) == 1

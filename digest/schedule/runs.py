@@ -120,6 +120,8 @@ def send(ctx: Context, cadence: str, period: Period, fire_time: datetime | None,
 
     started_at, started = wall_clock(), time.monotonic()
     label = f"{cadence} {period.key} ({why})"
+    if ctx.settings.scheduler_queue:
+        return _queue(ctx, cadence, period, fire_time, label)
     try:
         report = send_period(
             ctx.settings,
@@ -153,6 +155,25 @@ def send(ctx: Context, cadence: str, period: Period, fire_time: datetime | None,
     kind = "sent" if report.complete else ("stopped" if ctx.stop_event.is_set() else "partial")
     log.info("%s: %s in %.1f s%s", label, _counts(report), duration, _status(report, kind))
     return state.Outcome(kind, f"{period.key}: {_counts(report)}", fire_time, started_at, duration)
+
+
+def _queue(
+    ctx: Context, cadence: str, period: Period, fire_time: datetime | None, label: str
+) -> state.Outcome:
+    """DIGEST_SCHEDULER_QUEUE: the run becomes queued batches for `digest worker` processes."""
+    from digest.send import queue_period
+
+    started_at, started = wall_clock(), time.monotonic()
+    try:
+        line = queue_period(ctx.settings, ctx.engine, cadence, period, started_at)
+    except EmptyPeriodError as exc:
+        log.info("%s: %s: skipped", label, exc)
+        return state.Outcome("empty", f"{period.key}: {exc}", fire_time, started_at, _since(started))
+    except DigestError as exc:
+        log.error("%s: not queued: %s", label, exc)
+        return state.Outcome("error", f"{period.key}: {exc}", fire_time, started_at, _since(started))
+    log.info("%s: %s", label, line)
+    return state.Outcome("queued", f"{period.key}: {line}", fire_time, started_at, _since(started))
 
 
 def _counts(report) -> str:

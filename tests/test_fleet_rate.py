@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 
-from digest.delivery.fleet import FleetLimiter
+from digest.send.fleet import FleetLimiter
 from digest.store import open_engine
 from tests.pg import any_db_url, postgres_server  # noqa: F401 (fixtures)
 

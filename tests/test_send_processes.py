@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from digest.delivery.processes import MIN_ROWS_PER_PROCESS, shares
+from digest.send.processes import MIN_ROWS_PER_PROCESS, shares
 from tests.delivery_support import WEEK, address, prepared_store
 from tests.test_send_cli import send_env, start_send, wait_for
 

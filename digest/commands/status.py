@@ -15,7 +15,7 @@ def status(as_json: bool) -> None:
 
     digest status --json
     """
-    from digest.delivery.progress import digest_progress
+    from digest.send.progress import digest_progress
 
     rows = digest_progress(engine())
     if as_json:

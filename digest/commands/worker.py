@@ -1,4 +1,4 @@
-"""`digest worker`: parse, call digest.delivery.worker, log to stderr."""
+"""`digest worker`: parse, call digest.send.worker, log to stderr."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ def worker() -> None:
 
     digest worker
     """
-    from digest.delivery.worker import run_worker
+    from digest.send.worker import run_worker
 
     config = settings()
     stop = threading.Event()

@@ -21,8 +21,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import Connection, Engine, Row, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from digest.delivery.claims import claimer_is_gone, new_run_id
 from digest.errors import DigestError
+from digest.owners import new_owner_id, owner_is_gone
 from digest.store.schema import scheduler_lock
 
 LOCK_NAME = "scheduler"
@@ -70,7 +70,7 @@ class Holder:
     def is_stale(self, now: datetime, stale_after: timedelta = DEFAULT_TIMING.stale_after) -> bool:
         if now - self.heartbeat_at > stale_after:
             return True
-        return claimer_is_gone(self.owner, self.heartbeat_at, now)
+        return owner_is_gone(self.owner, self.heartbeat_at, now)
 
 
 @dataclass(frozen=True)
@@ -93,7 +93,7 @@ class Fence:
 
 
 def new_owner() -> str:
-    return new_run_id()
+    return new_owner_id()
 
 
 def holder(engine: Engine) -> Holder | None:

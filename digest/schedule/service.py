@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from datetime import UTC, datetime
+from datetime import datetime
 
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
@@ -24,11 +24,13 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
 
+from digest.clock import utc_now
 from digest.config import Settings
 from digest.errors import DigestError
+from digest.periods import CADENCES
 from digest.schedule import lock, state
 from digest.schedule.policy import misfire_grace_seconds
-from digest.schedule.runs import CADENCES, Context, finish_unfinished, tick, wall_clock
+from digest.schedule.runs import Context, finish_unfinished, tick
 
 log = logging.getLogger("digest.scheduler")
 JOBSTORE_TABLE = "apscheduler_jobs"
@@ -48,7 +50,7 @@ def fire(cadence: str) -> None:
     if ctx is None or ctx.stop_event.is_set():
         return
     try:
-        tick(ctx, cadence, wall_clock())
+        tick(ctx, cadence, ctx.clock())
     except lock.LeadershipLost as exc:
         _lost(ctx, exc)
 
@@ -95,7 +97,7 @@ def _lead(engine: Engine, timing: lock.Timing, stop_event: threading.Event) -> l
     owner, standing_by = lock.new_owner(), False
     while True:
         try:
-            lead = lock.acquire(engine, owner, wall_clock(), timing.stale_after)
+            lead = lock.acquire(engine, owner, utc_now(), timing.stale_after)
         except lock.SchedulerRunning as exc:
             if engine.dialect.name != "postgresql":
                 raise
@@ -107,7 +109,7 @@ def _lead(engine: Engine, timing: lock.Timing, stop_event: threading.Event) -> l
         else:
             if lead.took_over_from is not None:
                 log.warning(
-                    "took over from a scheduler that is gone (%s)", lead.took_over_from.describe(wall_clock())
+                    "took over from a scheduler that is gone (%s)", lead.took_over_from.describe(utc_now())
                 )
             return lead
         if stop_event.wait(timing.poll.total_seconds()):
@@ -123,7 +125,7 @@ def _start_leading(ctx: Context) -> BackgroundScheduler | None:
 
 
 def _start(ctx: Context) -> BackgroundScheduler | None:
-    startup = wall_clock()
+    startup = utc_now()
     finish_unfinished(ctx)
     for cadence in CADENCES:
         _, created = state.ensure(ctx.engine, cadence, startup)
@@ -131,7 +133,7 @@ def _start(ctx: Context) -> BackgroundScheduler | None:
             log.info("%s: first start of this schedule: nothing is sent for the past", cadence)
     for cadence in CADENCES:
         if not ctx.stop_event.is_set():
-            tick(ctx, cadence, wall_clock(), on_start=True)
+            tick(ctx, cadence, utc_now(), on_start=True)
     if ctx.stop_event.is_set():
         return None
     scheduler = _make_scheduler(ctx)
@@ -212,7 +214,7 @@ class _Heartbeat:
     def _run(self) -> None:
         while not self.done.wait(self.timing.heartbeat.total_seconds()):
             try:
-                mine = lock.heartbeat(self.ctx.engine, self.ctx.lead, datetime.now(UTC))
+                mine = lock.heartbeat(self.ctx.engine, self.ctx.lead, utc_now())
             except Exception as exc:  # the database may be briefly away: keep trying
                 log.warning("heartbeat failed: %s", exc)
                 continue

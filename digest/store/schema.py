@@ -179,7 +179,7 @@ def _scheduler_lock_epoch(connection) -> None:
         connection.execute(text("ALTER TABLE scheduler_lock ADD COLUMN epoch INTEGER NOT NULL DEFAULT 1"))
 
 
-# Queue workers (digest/delivery/fleet.py): one row holds the fleet-wide DIGEST_SEND_RATE schedule.
+# Queue workers (digest/send/fleet.py): one row holds the fleet-wide DIGEST_SEND_RATE schedule.
 send_rate = Table(
     "send_rate",
     metadata,

@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass
 
 from sqlalchemy import Engine, and_, func, select
 
-from digest.delivery.queue import waiting_jobs
+from digest.send.queue import waiting_jobs
 from digest.store.digests import list_digests
 from digest.store.schema import deliveries, subscribers
 

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from multiprocessing.connection import Connection as Pipe
 
-from digest.delivery.runner import RunStats, SendAborted
+from digest.send.report import RunStats, SendAborted
 
 # Fewer rows than this per extra process and the start-up (~0.5 s each) costs more than it gives.
 MIN_ROWS_PER_PROCESS = 500
@@ -40,10 +40,10 @@ class Share:
     """What a helper process needs to run its part: plain, picklable data (no engine, no socket)."""
 
     settings: object  # digest.config.Settings
-    cadence: str
-    period_key: str
+    digest: object  # digest.models.StoredDigest
     now: object  # datetime
-    connections: int
+    index: int  # which of `sizes` is this process's
+    sizes: list[int]  # every process's connections
     fence: Callable | None = None  # picklable (a scheduler's lock.Fence), checked in each claim
 
 

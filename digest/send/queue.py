@@ -17,6 +17,7 @@ from sqlalchemy import Engine, inspect, text
 from sqlalchemy.engine import make_url
 
 from digest.errors import DigestError
+from digest.models import StoredDigest
 from digest.store import deliveries as log
 
 ENTRYPOINT = "digest_send_batch"
@@ -53,7 +54,19 @@ def install(engine: Engine) -> None:
             connection.exec_driver_sql(QueryBuilderEnvironment().build_install_query())
 
 
-def queue_digest(engine: Engine, digest_id: int, cadence: str) -> Queued:
+def queue_digest(engine: Engine, digest: StoredDigest) -> str:
+    """`send --queue` and the scheduler's DIGEST_SCHEDULER_QUEUE: queue a stored digest's owed
+    recipients for `digest worker` processes; one line saying what was queued."""
+    require_postgresql(engine, "digest send --queue")
+    if digest.status == "sent":
+        return "already sent to everyone: nothing queued"
+    queued = queue_rows(engine, digest.id, digest.rendered.cadence)
+    if not queued.owed:
+        return "nothing owed: nothing queued"
+    return f"{describe(queued)}; `digest worker` processes send it (until one runs, it waits in the queue)"
+
+
+def queue_rows(engine: Engine, digest_id: int, cadence: str) -> Queued:
     """Log rows for every active subscriber still owed the digest, then one job per batch."""
     install(engine)
     log.queue_deliveries(engine, digest_id, cadence)

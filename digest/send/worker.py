@@ -21,11 +21,16 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import Engine
 
 from digest.config import Settings
-from digest.delivery.fleet import FleetLimiter
-from digest.delivery.queue import ENTRYPOINT, conninfo, install, require_postgresql
-from digest.delivery.runner import SendAborted
+from digest.mail import Letters
+from digest.models import RenderedDigest
+from digest.send.fleet import FleetLimiter
+from digest.send.queue import ENTRYPOINT, conninfo, install, require_postgresql
+from digest.send.report import SendAborted
+from digest.send.runner import Pace, Runner
 from digest.store import deliveries as log
+from digest.store.delivery_log import StoredDeliveryLog
 from digest.store.digests import get_digest_by_id, mark_complete
+from digest.transport import open_transport
 
 log_ = logging.getLogger("digest.worker")
 RETRY_AFTER_ABORT = timedelta(seconds=30)  # the SMTP server keeps failing: let the batch wait
@@ -79,8 +84,6 @@ def run_batch(
     left (a stop, a failing server), so the batch goes back to the queue instead of being dropped."""
     from pgqueuer.errors import RetryRequested
 
-    from digest.send import batch_runner
-
     digest_id, scope = batch["digest_id"], (batch["first"], batch["last"])
     now = datetime.now(UTC)
     with engine.begin() as connection:
@@ -96,7 +99,14 @@ def run_batch(
             *scope,
             resumed,
         )
-    runner = batch_runner(settings, engine, row, now, stop_event, scope, limiter)
+    runner = Runner(
+        StoredDeliveryLog(engine, digest_id, scope=scope),
+        open_transport(settings),
+        Letters(settings, _rendered(row), now),
+        Pace(settings.send_concurrency, settings.send_rate, settings.bounce_limit),
+        stop_event=stop_event,
+        limiter=limiter,
+    )
     try:
         stats = runner.run()
     except SendAborted as exc:
@@ -109,6 +119,10 @@ def run_batch(
             mark_complete(connection, digest_id, datetime.now(UTC))
     if stop_event.is_set():
         raise RetryRequested(reason="worker stopping")  # another worker (or this one, later) goes on
+
+
+def _rendered(row) -> RenderedDigest:
+    return RenderedDigest(row.cadence, row.period, row.subject, "", row.html, row.text, row.item_count)
 
 
 def _timeout(settings: Settings) -> timedelta:

@@ -90,8 +90,9 @@ def run_batch(
         row = get_digest_by_id(connection, digest_id)
         if row is None:
             return  # the digest is gone: nothing to send
-        # Claims older than a heartbeat timeout belong to the worker this batch was taken from.
-        resumed = log.release_claimed_before(connection, digest_id, scope, now - _timeout(settings))
+        # pgqueuer hands a batch to one live worker at a time: a claim in it from before now belongs
+        # to the worker it was taken from (dead, or silent past the heartbeat timeout).
+        resumed = log.release_claimed_before(connection, digest_id, scope, now)
     if resumed:
         log_.warning(
             "digest %d rows %d-%d: %d rows in flight at a dead worker are owed again",
@@ -125,5 +126,3 @@ def _rendered(row) -> RenderedDigest:
     return RenderedDigest(row.cadence, row.period, row.subject, "", row.html, row.text, row.item_count)
 
 
-def _timeout(settings: Settings) -> timedelta:
-    return timedelta(seconds=settings.failover_seconds)

@@ -11,13 +11,18 @@ import subprocess
 import sys
 import threading
 import time
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import func, select, update
 
 from digest.schedule import state
 from digest.schedule.runs import Context, tick
+from digest.send.fleet import FleetLimiter
+from digest.send.queue import queue_rows
+from digest.send.worker import run_batch
+from digest.store.schema import deliveries
 from tests.delivery_support import NOW, SECRET, WEEK, address, prepared_store, settings_for
 from tests.fast_sink import FastSink
 from tests.pg import postgres_server  # noqa: F401 (fixture)
@@ -165,3 +170,35 @@ def test_scheduler_with_scheduler_queue_queues_its_run_and_a_worker_sends_it(fle
     start_worker()
     assert wait_until(lambda: len(sink.copies) >= 40, 30)
     assert max(sink.copies.values()) == 1
+
+
+def test_a_batch_taken_over_resumes_from_the_log_and_takes_back_a_lost_workers_claims(
+    postgres_server,  # noqa: F811
+    sink,
+) -> None:
+    """What a worker does with a batch pgqueuer re-hands it: rows the log says are sent stay sent;
+    rows a worker on another host had claimed (and can no longer be asked about) are sent."""
+    url = postgres_server.new_database()
+    engine = prepared_store(url, weekly=100)
+    digest_id = queue_rows(engine, 1, "weekly").digest_id
+    with engine.begin() as connection:
+        ids = [row.id for row in connection.execute(select(deliveries.c.id).order_by(deliveries.c.id))]
+        connection.execute(update(deliveries).where(deliveries.c.id.in_(ids[:30])).values(state="sent"))
+        lost = dict(state="sending", claimed_by="otherhost:4242:abcd", claimed_at=datetime.now(UTC))
+        connection.execute(update(deliveries).where(deliveries.c.id.in_(ids[30:40])).values(**lost))
+    settings = settings_for(url, **sink.env())
+    run_batch(
+        settings,
+        engine,
+        {"digest_id": digest_id, "first": ids[0], "last": ids[-1]},
+        threading.Event(),
+        FleetLimiter(engine, 0),
+    )
+    with engine.connect() as connection:
+        states = dict(
+            connection.execute(select(deliveries.c.state, func.count()).group_by(deliveries.c.state)).all()
+        )
+    engine.dispose()
+    assert sink.total() == 70 and max(sink.copies.values()) == 1
+    assert address("weekly", 0) not in sink.copies  # sent before: never resent
+    assert states == {"sent": 100}

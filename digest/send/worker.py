@@ -124,5 +124,3 @@ def run_batch(
 
 def _rendered(row) -> RenderedDigest:
     return RenderedDigest(row.cadence, row.period, row.subject, "", row.html, row.text, row.item_count)
-
-

@@ -45,7 +45,7 @@ def test_standby_sends_the_run_on_time_once_when_the_leader_is_killed_before_it(
     second, fire_time = fire_in(12)
     leader, standby = leader_and_standby(start, second)
     leader.kill()  # SIGKILL: no release, the lease stays behind
-    standby.wait_for_log("took over from a scheduler that is gone", timeout=3)
+    standby.wait_for_log("took over from a scheduler that is gone", timeout=5)
     standby.wait_for_log("weekly: cron")
     assert wait_until(lambda: datetime.now(UTC) >= fire_time - timedelta(seconds=0.5), 15)
     assert server.received == []  # not before its time
@@ -80,7 +80,8 @@ def test_a_paused_leader_is_fenced_out_after_the_standby_takes_over(pg_site, sta
     leader.process.send_signal(signal.SIGSTOP)
     paused_at = datetime.now(UTC)
     standby.wait_for_log("took over from a scheduler that is gone", timeout=6)
-    assert datetime.now(UTC) - paused_at < timedelta(seconds=3 + 1)
+    # within DIGEST_FAILOVER_SECONDS (3), plus slack for a loaded machine's scheduling
+    assert datetime.now(UTC) - paused_at < timedelta(seconds=3 + 2)
     assert wait_until(lambda: len(server.received) >= len(weekly), 25), standby.log()
     standby.wait_for_log(f"weekly {week.key} (run of")
     assert datetime.now(UTC) > fire_time

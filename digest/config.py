@@ -51,6 +51,22 @@ def _int_at_least(minimum: int) -> Callable[[str], int]:
     return _at_least(int, "a whole number", minimum)
 
 
+def _processes(value: str) -> int:
+    """Empty means one process per core."""
+    if not value.strip():
+        return max(1, os.cpu_count() or 1)
+    return _int_at_least(1)(value)
+
+
+def _yes_no(value: str) -> bool:
+    text = value.strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off", ""):
+        return False
+    raise ValueError(f"expected true or false, got {value!r}")
+
+
 def _float_at_least(minimum: float) -> Callable[[str], float]:
     return _at_least(float, "a number", minimum)
 
@@ -304,6 +320,24 @@ class Settings:
         "24",
         _float_at_least(0),
         "How late the scheduler still sends a run it missed while down",
+    )
+    failover_seconds: float = option(
+        "DIGEST_FAILOVER_SECONDS",
+        "30",
+        _float_at_least(3),
+        "How soon a standby scheduler takes over from a dead leader (PostgreSQL)",
+    )
+    send_processes: int = option(
+        "DIGEST_SEND_PROCESSES",
+        "",
+        _processes,
+        "Processes that share one send on this host (empty = number of cores)",
+    )
+    scheduler_queue: bool = option(
+        "DIGEST_SCHEDULER_QUEUE",
+        "false",
+        _yes_no,
+        "The scheduler queues each run for `digest worker` processes instead of sending it (PostgreSQL)",
     )
     item_limit: int = option(
         "DIGEST_ITEM_LIMIT",

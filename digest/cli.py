@@ -26,6 +26,8 @@ COMMANDS = {
     "config": "digest.commands.config:config",
     "periods": "digest.commands.periods:periods",
     "edition": "digest.commands.edition:edition",
+    "status": "digest.commands.status:status",
+    "worker": "digest.commands.worker:worker",
 }
 
 

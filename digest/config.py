@@ -50,6 +50,13 @@ def _int_at_least(minimum: int) -> Callable[[str], int]:
     return _at_least(int, "a whole number", minimum)
 
 
+def _processes(value: str) -> int:
+    """Empty means one process per core."""
+    if not value.strip():
+        return max(1, os.cpu_count() or 1)
+    return _int_at_least(1)(value)
+
+
 def _float_at_least(minimum: float) -> Callable[[str], float]:
     return _at_least(float, "a number", minimum)
 
@@ -143,7 +150,7 @@ def _boolean(value: str) -> bool:
     value = value.strip().lower()
     if value in ("1", "true", "yes", "on"):
         return True
-    if value in ("0", "false", "no", "off"):
+    if value in ("0", "false", "no", "off", ""):
         return False
     raise ValueError(f"must be true or false, got {value!r}")
 
@@ -274,6 +281,24 @@ class Settings:
         _float_at_least(0),
         "How late the scheduler still sends a run it missed while down",
     )
+    failover_seconds: float = option(
+        "DIGEST_FAILOVER_SECONDS",
+        "30",
+        _float_at_least(3),
+        "How soon a standby scheduler takes over from a dead leader (PostgreSQL)",
+    )
+    send_processes: int = option(
+        "DIGEST_SEND_PROCESSES",
+        "",
+        _processes,
+        "Processes that share one send on this host (empty = number of cores)",
+    )
+    scheduler_queue: bool = option(
+        "DIGEST_SCHEDULER_QUEUE",
+        "false",
+        _boolean,
+        "The scheduler queues each run for `digest worker` processes instead of sending it (PostgreSQL)",
+    )
     item_limit: int = option(
         "DIGEST_ITEM_LIMIT",
         "30",
@@ -298,28 +323,19 @@ class Settings:
         "DIGEST_UNSUBSCRIBE_MAILTO", "", optional_address, "Optional address for mailto: List-Unsubscribe"
     )
     review_hours: float = option(
-        "DIGEST_REVIEW_HOURS",
-        "0",
-        _float_at_least(0),
-        "Hours before an automatic send that its edition opens for review (0: no review)",
+        "DIGEST_REVIEW_HOURS", "0", _float_at_least(0), "Hours before a scheduled send that its review opens"
     )
     reviewers: tuple[str, ...] = option(
-        "DIGEST_REVIEWERS",
-        "",
-        address_list,
-        "Comma-separated addresses that get a review copy when an edition opens",
+        "DIGEST_REVIEWERS", "", address_list, "Comma-separated addresses that get each review copy"
     )
     require_approval: bool = option(
-        "DIGEST_REQUIRE_APPROVAL",
-        "false",
-        _boolean,
-        "An automatic send waits for `digest edition approve` (otherwise it goes unless held)",
+        "DIGEST_REQUIRE_APPROVAL", "false", _boolean, "A scheduled send waits for `digest edition approve`"
     )
     preview_url: str = option(
         "DIGEST_PREVIEW_URL",
         "http://127.0.0.1:8000",
         _http_url,
-        "URL where organizers reach `digest preview` (the review copy links to it)",
+        "URL of `digest preview` (review copies link it)",
     )
 
     def require(self, *attrs: str, purpose: str) -> None:

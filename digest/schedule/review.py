@@ -110,7 +110,7 @@ def release_waiting(ctx, cadence: str, now: datetime, send: Send) -> list[state.
         outcome = send(ctx, cadence, period, row.scheduled_for, "released after review")
         if outcome.kind != "error":
             _forget(ctx.engine, row.id)
-        state.record(ctx.engine, cadence, outcome, None)
+        state.record(ctx.engine, cadence, outcome, None, ctx.fence)
         outcomes.append(outcome)
     return outcomes
 

@@ -10,14 +10,13 @@ import os
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields, replace
-from email.headerregistry import Address
-from email.utils import parseaddr
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dotenv import dotenv_values
 
+from digest.addresses import address_list, optional_address, optional_mailbox
 from digest.errors import ConfigError
 from digest.text import refuse_controls
 
@@ -56,15 +55,6 @@ def _processes(value: str) -> int:
     if not value.strip():
         return max(1, os.cpu_count() or 1)
     return _int_at_least(1)(value)
-
-
-def _yes_no(value: str) -> bool:
-    text = value.strip().lower()
-    if text in ("1", "true", "yes", "on"):
-        return True
-    if text in ("0", "false", "no", "off", ""):
-        return False
-    raise ValueError(f"expected true or false, got {value!r}")
 
 
 def _float_at_least(minimum: float) -> Callable[[str], float]:
@@ -119,36 +109,6 @@ def _optional_http_url(value: str) -> str | None:
     return _http_url(value) if value.strip() else None
 
 
-def _mailbox(value: str) -> str:
-    """A `Name <address>` header value; refuse anything that could smuggle a header line."""
-    value = value.strip()
-    if "\r" in value or "\n" in value:
-        raise ValueError("must be a single line")
-    name, address = parseaddr(value)
-    if not address or "@" not in address:
-        raise ValueError(f"expected 'Name <address@example.org>', got {value!r}")
-    local, _, domain = address.rpartition("@")
-    try:
-        str(Address(display_name=name, username=local, domain=domain))
-    except (ValueError, IndexError) as exc:
-        raise ValueError(f"invalid address {value!r}: {exc}") from None
-    return value
-
-
-def _optional_mailbox(value: str) -> str | None:
-    return _mailbox(value) if value.strip() else None
-
-
-def _optional_address(value: str) -> str | None:
-    """A bare address (for mailto: List-Unsubscribe), checked like the sender's."""
-    value = value.strip()
-    if not value:
-        return None
-    if not re.fullmatch(r"[^@\s<>()\[\],;:\\\"\x00-\x1f\x7f]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}", value):
-        raise ValueError(f"expected an address like unsubscribe@example.org, got {value!r}")
-    return value
-
-
 def _colour(value: str) -> str:
     value = value.strip()
     if not re.fullmatch(r"#[0-9a-fA-F]{6}", value):
@@ -190,7 +150,7 @@ def _boolean(value: str) -> bool:
     value = value.strip().lower()
     if value in ("1", "true", "yes", "on"):
         return True
-    if value in ("0", "false", "no", "off"):
+    if value in ("0", "false", "no", "off", ""):
         return False
     raise ValueError(f"must be true or false, got {value!r}")
 
@@ -231,9 +191,9 @@ class Settings:
     )
     name: str = option("DIGEST_NAME", "Digest", _one_line, "Newsletter name shown in subject and header")
     from_addr: str | None = option(
-        "DIGEST_FROM", "", _optional_mailbox, "'Name <address>' of the sender; required for send"
+        "DIGEST_FROM", "", optional_mailbox, "'Name <address>' of the sender; required for send"
     )
-    reply_to: str | None = option("DIGEST_REPLY_TO", "", _optional_mailbox, "Optional Reply-To address")
+    reply_to: str | None = option("DIGEST_REPLY_TO", "", optional_mailbox, "Optional Reply-To address")
     base_url: str = option(
         "DIGEST_BASE_URL",
         "http://127.0.0.1:8080",
@@ -336,7 +296,7 @@ class Settings:
     scheduler_queue: bool = option(
         "DIGEST_SCHEDULER_QUEUE",
         "false",
-        _yes_no,
+        _boolean,
         "The scheduler queues each run for `digest worker` processes instead of sending it (PostgreSQL)",
     )
     item_limit: int = option(
@@ -360,7 +320,22 @@ class Settings:
         "Postal address shown in the footer (anti-spam laws ask for one)",
     )
     unsubscribe_mailto: str | None = option(
-        "DIGEST_UNSUBSCRIBE_MAILTO", "", _optional_address, "Optional address for mailto: List-Unsubscribe"
+        "DIGEST_UNSUBSCRIBE_MAILTO", "", optional_address, "Optional address for mailto: List-Unsubscribe"
+    )
+    review_hours: float = option(
+        "DIGEST_REVIEW_HOURS", "0", _float_at_least(0), "Hours before a scheduled send that its review opens"
+    )
+    reviewers: tuple[str, ...] = option(
+        "DIGEST_REVIEWERS", "", address_list, "Comma-separated addresses that get each review copy"
+    )
+    require_approval: bool = option(
+        "DIGEST_REQUIRE_APPROVAL", "false", _boolean, "A scheduled send waits for `digest edition approve`"
+    )
+    preview_url: str = option(
+        "DIGEST_PREVIEW_URL",
+        "http://127.0.0.1:8000",
+        _http_url,
+        "URL of `digest preview` (review copies link it)",
     )
 
     def require(self, *attrs: str, purpose: str) -> None:

@@ -147,10 +147,33 @@ def _colour(value: str) -> str:
     return value.lower()
 
 
+_SUPPORTED_DATABASES = "sqlite:///digest.db or postgresql+psycopg://user:password@host/db"
+
+
+def redacted_url(url: str) -> str:
+    """A database URL fit to print: the password replaced by ***, even in a URL that does not parse."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except (ArgumentError, ValueError):
+        return re.sub(r"(//[^/@:]*:)[^/@]*@", r"\1***@", re.sub(r"\s*:[^\s:/@]*@", ":***@", url))
+
+
 def _database_url(value: str) -> str:
+    """Only the stores digest is tested on; a `mysql://` URL is a config error, not a missing module."""
     value = value.strip()
-    if not re.match(r"^[a-z][a-z0-9+]*://", value):
-        raise ValueError(f"must be an SQLAlchemy URL such as sqlite:///digest.db, got {value!r}")
+    match = re.match(r"^([a-z][a-z0-9]*)(\+[a-z0-9]+)?://", value)
+    if not match:
+        raise ValueError(
+            f"must be an SQLAlchemy URL such as {_SUPPORTED_DATABASES}, got {redacted_url(value)!r}"
+        )
+    backend, driver = match[1], match[2]
+    if backend == "postgres" or (backend == "postgresql" and not driver):  # psycopg 3 is what we install
+        return "postgresql+psycopg://" + value[match.end() :]
+    if backend not in ("sqlite", "postgresql") or (backend == "postgresql" and driver != "+psycopg"):
+        raise ValueError(f"{match[0][:-3]} is not supported: use {_SUPPORTED_DATABASES}")
     return value
 
 
@@ -294,7 +317,7 @@ OPTIONS: tuple[Option, ...] = (
 class Settings:
     """One frozen object handed down from the CLI; nothing reads the environment after this."""
 
-    database_url: str
+    database_url: str = field(repr=False)  # may hold a password
     name: str
     from_addr: str | None
     reply_to: str | None

@@ -23,9 +23,13 @@ def subscribers() -> None:
 @subscribers.command()
 @click.argument("email")
 @click.option("--name", help="Display name used in the To header.")
-@click.option("--cadence", type=CADENCE, default="weekly", show_default=True)
-def add(email: str, name: str | None, cadence: str) -> None:
+@click.option(
+    "--cadence", type=CADENCE, help="weekly or monthly (new subscribers: weekly; others keep theirs)."
+)
+def add(email: str, name: str | None, cadence: str | None) -> None:
     """Add a subscriber, or re-activate one who had unsubscribed or bounced.
+
+    An existing subscriber's cadence changes only when --cadence is given.
 
     digest subscribers add ann@example.org --name "Ann Smith" --cadence weekly
     """

@@ -5,6 +5,7 @@ Rendering itself is pure (digest/render/); this module is the edge that reads th
 
 from __future__ import annotations
 
+import html
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
@@ -14,11 +15,11 @@ from sqlalchemy import Engine
 from digest.config import Settings
 from digest.errors import DigestError, EmptyPeriodError
 from digest.mail import make_message_id, prepare_message
-from digest.models import Item, RenderedDigest
+from digest.models import UNSUBSCRIBE_MARK, Item, RenderedDigest
 from digest.periods import Period, parse_period, period_of
 from digest.render import render_digest
 from digest.store.items import items_between, published_times
-from digest.tokens import unsubscribe_url
+from digest.tokens import sample_unsubscribe_url
 
 
 def period_items(engine: Engine, period: Period) -> list[Item]:
@@ -46,17 +47,26 @@ def latest_period_with_items(settings: Settings, engine: Engine, cadence: str) -
     return period_of(max(times), cadence, settings.timezone) if times else None
 
 
-# What `digest build` addresses its sample .eml to: a reader who is not on any list.
+# What `digest build` addresses its sample .eml to: a reader who is not on any list. Its unsubscribe
+# link is the sample link, which acts on no subscriber (a forwarded sample must not unsubscribe id 1).
 SAMPLE_NAME = "Sample Reader"
 SAMPLE_EMAIL = "reader@example.org"
 SAMPLE_SUBSCRIBER_ID = 1
 SAMPLE_SECRET = "sample-secret-for-digest-build-only"
 
 
+def sample_bodies(settings: Settings, rendered: RenderedDigest) -> tuple[str, str]:
+    """(html, text) as the sample reader sees them: the sample link in place of the marker."""
+    link = sample_unsubscribe_url(settings.base_url)
+    return rendered.html.replace(UNSUBSCRIBE_MARK, html.escape(link, quote=True)), rendered.text.replace(
+        UNSUBSCRIBE_MARK, link
+    )
+
+
 def sample_message(settings: Settings, rendered: RenderedDigest, now: datetime) -> bytes:
     """The message exactly as a subscriber would get it, with a sample recipient and link."""
     secret = settings.secret_key or SAMPLE_SECRET
-    link = unsubscribe_url(settings.base_url, secret, SAMPLE_SUBSCRIBER_ID)
+    link = sample_unsubscribe_url(settings.base_url)
     signed = replace(settings, secret_key=secret)
     message_id = make_message_id(
         signed, rendered.cadence, rendered.period, SAMPLE_SUBSCRIBER_ID, SAMPLE_EMAIL
@@ -86,9 +96,10 @@ def build_files(
     rendered = render_period(settings, engine, cadence, period, now)
     out_dir.mkdir(parents=True, exist_ok=True)
     stem = out_dir / f"{cadence}-{period.key}"
+    page, text = sample_bodies(settings, rendered)
     contents = {
-        ".html": rendered.html.encode(),
-        ".txt": rendered.text.encode(),
+        ".html": page.encode(),
+        ".txt": text.encode(),
         ".eml": sample_message(settings, rendered, now),
     }
     paths = []

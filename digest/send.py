@@ -31,7 +31,7 @@ from digest.models import RenderedDigest
 from digest.periods import Period
 from digest.store import deliveries as log
 from digest.store.digests import get_digest, mark_complete, save_digest
-from digest.tokens import unsubscribe_url
+from digest.tokens import sample_unsubscribe_url, unsubscribe_url
 from digest.transport import DeliveryError, Payload, Transport, describe_transport, open_transport
 
 __all__ = ["SendAborted", "SendReport", "dry_run", "send_period", "send_test_copy"]
@@ -227,7 +227,7 @@ def send_test_copy(
         raise DigestError(str(exc)) from None
     _, rendered = load_digest(settings, engine, cadence, period, now, save=False)
     mid = make_message_id(settings, cadence, period.key, None)
-    url = unsubscribe_url(settings.base_url, settings.secret_key, 0)
+    url = sample_unsubscribe_url(settings.base_url)  # a test copy acts on no subscriber
     message = build_message(settings, rendered, now, email, None, url, mid)
     connection = (transport or open_transport(settings)).connect()
     try:

@@ -37,3 +37,12 @@ def unsubscribe_url(base_url: str, secret_key: str, subscriber_id: int) -> str:
 
 def archive_url(base_url: str, cadence: str, period: str) -> str:
     return f"{base_url.rstrip('/')}/archive/{cadence}/{period}"
+
+
+# Samples (`digest build`, the preview) and test copies (`send --to`) carry this instead of a signed
+# token: a forwarded sample's Unsubscribe button must act on no one, and the page it opens says why.
+SAMPLE_TOKEN = "sample"
+
+
+def sample_unsubscribe_url(base_url: str) -> str:
+    return f"{base_url.rstrip('/')}/unsubscribe/{SAMPLE_TOKEN}"

@@ -14,7 +14,7 @@ from email import message_from_bytes, policy
 
 from digest.config import Settings
 from digest.models import UNSUBSCRIBE_MARK, RenderedDigest
-from digest.tokens import unsubscribe_url
+from digest.tokens import sample_unsubscribe_url
 
 PERSONAL_HEADERS = ("To", "Message-ID", "List-Unsubscribe")
 
@@ -41,9 +41,7 @@ class Sample:
 
 def sample_url(settings: Settings) -> str:
     """The link `digest build` puts in its sample .eml, so both show the same message."""
-    from digest.pipeline import SAMPLE_SECRET, SAMPLE_SUBSCRIBER_ID
-
-    return unsubscribe_url(settings.base_url, settings.secret_key or SAMPLE_SECRET, SAMPLE_SUBSCRIBER_ID)
+    return sample_unsubscribe_url(settings.base_url)
 
 
 def build_sample(settings: Settings, rendered: RenderedDigest, now: datetime) -> Sample:

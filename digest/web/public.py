@@ -22,7 +22,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from urllib.parse import parse_qsl, urlsplit
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
@@ -34,8 +34,10 @@ from starlette.types import ASGIApp
 from digest.config import Settings
 from digest.models import UNSUBSCRIBE_MARK
 from digest.periods import CADENCES, describe, parse_period
+from digest.store import current_version
 from digest.store import digests as digest_store
-from digest.tokens import read_token
+from digest.store.schema import MIGRATIONS
+from digest.tokens import SAMPLE_TOKEN, read_token
 from digest.web import subscription
 from digest.web.common import SecurityHeaders, error_handlers, run_app, template_environment
 
@@ -171,20 +173,27 @@ class PublicSite:
     async def how_to_leave(self, request: Request) -> Response:
         return self.page("how-to-unsubscribe.html", mailto=self.settings.unsubscribe_mailto)
 
+    async def sample_link(self, request: Request) -> Response:
+        """Samples and test copies link here: a page that changes nothing, on GET and POST alike."""
+        if request.method == "POST":
+            await request.body()
+        return self.page("sample-link.html")
+
     async def stylesheet(self, request: Request) -> Response:
         css = self.templates.get_template("web/site.css").render(brand=self.settings.brand_color)
         return Response(css, media_type="text/css", headers={"cache-control": "public, max-age=3600"})
 
     async def health(self, request: Request) -> Response:
+        """ok only when the store answers with the schema this code expects (tables present)."""
         try:
-            await run_in_threadpool(self._ping)
+            version = await run_in_threadpool(current_version, self.engine)
         except Exception:
             return PlainTextResponse("database unavailable\n", status_code=503)
+        if version != len(MIGRATIONS):
+            return PlainTextResponse(
+                f"database schema is version {version}, expected {len(MIGRATIONS)}\n", status_code=503
+            )
         return PlainTextResponse("ok\n")
-
-    def _ping(self) -> None:
-        with self.engine.connect() as connection:
-            connection.execute(text("SELECT 1"))
 
     def routes(self) -> list[Route]:
         return [
@@ -192,6 +201,7 @@ class PublicSite:
             Route("/healthz", self.health),
             Route("/site.css", self.stylesheet),
             Route("/unsubscribe", self.how_to_leave),
+            Route(f"/unsubscribe/{SAMPLE_TOKEN}", self.sample_link, methods=["GET", "POST"]),
             Route("/unsubscribe/{token}", self.show, methods=["GET"]),
             Route("/unsubscribe/{token}", self.act, methods=["POST"]),
             Route("/archive", self.archive),

@@ -28,7 +28,13 @@ def build(cadence: str, key: str | None, out_dir) -> None:
     """
     from pathlib import Path
 
+    from digest.periods import parse_period
     from digest.pipeline import build_files
 
+    if key:
+        try:
+            parse_period(cadence, key, settings().timezone)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="--period") from None
     for path in build_files(settings(), engine(), cadence, key, Path(out_dir), now()):
         click.echo(path)

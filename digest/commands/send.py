@@ -39,7 +39,7 @@ def send(cadence: str, period_key: str | None, dry_run: bool, to: str | None) ->
         raise click.BadParameter(str(exc), param_hint="--period") from None
     period = period or last_complete(cadence, when, config.timezone)
     if to:
-        mid = sending.send_test_copy(config, engine(), cadence, period, when, to)
+        mid = sending.send_test_copy(config, engine(), cadence, period, when, _address(to))
         click.echo(f"sent a test copy of {cadence} {period.key} to {to} ({mid})")
         return
     if dry_run:
@@ -58,6 +58,16 @@ def send(cadence: str, period_key: str | None, dry_run: bool, to: str | None) ->
     _summary(report)
     if not report.complete:
         sys.exit(1)
+
+
+def _address(raw: str) -> str:
+    """A bad --to is a usage error (exit 2), found before anything is rendered or sent."""
+    from digest.subscribers import normalize_email
+
+    try:
+        return normalize_email(raw)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--to") from None
 
 
 def _dry_run(plan, cadence: str, key: str) -> None:

@@ -388,8 +388,10 @@ def example_env() -> str:
     """The text of config.example.env."""
     lines = ["# digest configuration: copy to .env and edit. The environment wins over .env.", ""]
     for option in OPTIONS:
+        # A doc that explains its own default ("a sentence naming ...") is not followed by "none".
+        default = "" if "(default:" in option.doc else f" (default: {option.default or 'none'})"
         lines += [
-            f"# {option.doc} (default: {option.default or 'none'})",
+            f"# {option.doc}{default}",
             f"{option.key}={option.default}",
             "",
         ]

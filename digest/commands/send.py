@@ -115,9 +115,10 @@ def _progress():
         yield None
         return
     from rich.console import Console
-    from rich.progress import Progress
+    from rich.progress import MofNCompleteColumn, Progress
 
-    with Progress(console=Console(stderr=True), transient=True) as bar:
+    columns = (*Progress.get_default_columns()[:2], MofNCompleteColumn(), *Progress.get_default_columns()[2:])
+    with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
         task = bar.add_task("sending", total=None)
 
         def update(done: int, total: int) -> None:

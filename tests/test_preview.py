@@ -62,7 +62,9 @@ def preview_env(workdir: Path, **extra: str) -> dict[str, str]:
 
 
 @contextmanager
-def running_preview(workdir: Path, *, seed: bool = True, **extra_env: str) -> Iterator[Preview]:
+def running_preview(
+    workdir: Path, *, seed: bool = True, host: str = "127.0.0.1", **extra_env: str
+) -> Iterator[Preview]:
     """`python -m digest preview --port 0` in `workdir`, after `digest ingest seeds/` by the CLI."""
     env = preview_env(workdir, **extra_env)
     log = workdir / "preview.log"
@@ -72,7 +74,7 @@ def running_preview(workdir: Path, *, seed: bool = True, **extra_env: str) -> It
         assert done.returncode == 0, done.stderr
     with log.open("wb") as sink:
         preview.process = subprocess.Popen(
-            [sys.executable, "-m", "digest", "preview", "--port", "0"],
+            [sys.executable, "-m", "digest", "preview", "--host", host, "--port", "0"],
             cwd=workdir,
             env=env,
             stdout=sink,
@@ -360,3 +362,17 @@ def test_busy_port_is_one_clear_error(preview: Preview) -> None:
 def test_foreign_host_header_is_refused(preview: Preview) -> None:
     answer = preview.client().get("/", headers={"Host": "attacker.example"})
     assert answer.status_code == 400
+
+
+def test_a_non_ascii_form_token_is_refused_not_a_crash(preview: Preview) -> None:
+    answer = send_form(preview, "organizer@example.org", token="jeton-été")
+    assert answer.status_code == 403
+
+
+@pytest.mark.parametrize("host", ["::1", "127.0.0.2"])
+def test_every_loopback_address_refuses_a_foreign_host_header(tmp_path: Path, host: str) -> None:
+    with running_preview(tmp_path, seed=False, host=host) as running:
+        client = running.client()
+        assert client.get("/").status_code == 200  # the address it printed works
+        assert client.get("/", headers={"Host": "attacker.example"}).status_code == 400
+        assert client.get("/", headers={"Host": "localhost"}).status_code == 200

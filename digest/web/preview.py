@@ -8,6 +8,7 @@ a CSP without script-src); allow-same-origin only lets live.js read the frame's 
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import secrets
 from html import escape
@@ -220,7 +221,8 @@ async def send_test(request: Request) -> Response:
         return _problem(request, 413, "Too large", ["the form is larger than a send-test form can be"])
     form = dict(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
     cadence, key = request.path_params["cadence"], request.path_params["period"]
-    if not secrets.compare_digest(str(form.get("token", "")), preview.token):
+    # Bytes, not str: compare_digest raises on a non-ASCII str, which would be a 500, not a 403.
+    if not secrets.compare_digest(str(form.get("token", "")).encode(), preview.token.encode()):
         reason = "this form was not made by this preview server (restarted?): reload the page and try again"
         return _problem(request, 403, "Not sent", [reason])
     address = str(form.get("email", "")).strip()
@@ -231,10 +233,27 @@ async def send_test(request: Request) -> Response:
 
 
 def allowed_hosts(host: str) -> list[str]:
-    """Guards a loopback server against DNS rebinding; a public bind accepts any name."""
-    if host in ("127.0.0.1", "localhost"):
-        return ["127.0.0.1", "localhost"]
-    return ["*"]
+    """Guards a loopback server against DNS rebinding; a public bind accepts any name.
+
+    Every loopback address counts (127.0.0.0/8, ::1), however it is written; Host headers carry an
+    IPv6 address in brackets."""
+    if not _is_loopback(host):
+        return ["*"]
+    try:
+        own = ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        own = None
+    written = f"[{own.compressed}]" if own is not None and own.version == 6 else str(own or host)
+    return sorted({"127.0.0.1", "localhost", "[::1]", written.lower()})
+
+
+def _is_loopback(host: str) -> bool:
+    if host.lower() in ("localhost", "localhost."):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 def create_app(host: str = "127.0.0.1", env_file: Path = Path(".env")) -> ASGIApp:

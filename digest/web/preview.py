@@ -31,7 +31,7 @@ from digest.errors import ConfigError, DigestError, EmptyPeriodError
 from digest.periods import Period, describe
 from digest.web.common import SecurityHeaders, error_handlers, run_app
 from digest.web.preview_checks import html_checks, spamassassin
-from digest.web.preview_sample import force_dark
+from digest.web.preview_sample import force_dark, force_light
 from digest.web.preview_send import send_test_copy
 from digest.web.preview_state import BUILT_IN_TEMPLATES, Preview
 
@@ -182,8 +182,7 @@ def raw(request: Request) -> Response:
         page = preview.sample(settings, period).html
     except DigestError as exc:
         return HTMLResponse(f"<p>{escape(str(exc))}</p>", status_code=500, headers=_headers(_FRAME_POLICY))
-    if request.query_params.get("dark") == "1":
-        page = force_dark(page)
+    page = force_dark(page) if request.query_params.get("dark") == "1" else force_light(page)
     return HTMLResponse(page, headers=_headers(_FRAME_POLICY))
 
 

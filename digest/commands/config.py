@@ -26,3 +26,14 @@ def example() -> None:
     from digest.config import example_env
 
     click.echo(example_env(), nl=False)
+
+
+@config.command()
+def secret() -> None:
+    """Print a new random secret key for DIGEST_SECRET_KEY (64 characters).
+
+    digest config secret
+    """
+    import secrets
+
+    click.echo(secrets.token_urlsafe(48))

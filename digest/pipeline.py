@@ -15,17 +15,18 @@ from sqlalchemy import Engine
 from digest.config import Settings
 from digest.errors import DigestError, EmptyPeriodError
 from digest.mail import make_message_id, prepare_message
-from digest.models import UNSUBSCRIBE_MARK, Item, RenderedDigest
+from digest.models import UNSUBSCRIBE_MARK, RenderedDigest
 from digest.periods import Period, parse_period, period_of
 from digest.render import render_digest
-from digest.store.items import items_between, published_times
+from digest.store.contents import Contents, digest_contents
+from digest.store.items import published_times
 from digest.tokens import sample_unsubscribe_url
 
 
-def period_items(engine: Engine, period: Period) -> list[Item]:
-    """The period's items, newest first."""
+def period_contents(settings: Settings, engine: Engine, period: Period) -> Contents:
+    """What the digest of `period` holds (store/contents.py has the rule for late items)."""
     with engine.connect() as connection:
-        return list(items_between(connection, period.start, period.end))
+        return digest_contents(connection, period, settings.timezone)
 
 
 def render_period(
@@ -34,10 +35,10 @@ def render_period(
     """Render the digest of `period`; an empty period is an error, never an empty mail."""
     if period.cadence != cadence:
         raise ValueError(f"period {period.key} is {period.cadence}, not {cadence}")
-    items = period_items(engine, period)
-    if not items:
+    contents = period_contents(settings, engine, period)
+    if not contents.items:
         raise EmptyPeriodError(f"no items in {cadence} {period.key}")
-    return render_digest(settings, period, items, now)
+    return render_digest(settings, period, contents.items, now)
 
 
 def latest_period_with_items(settings: Settings, engine: Engine, cadence: str) -> Period | None:

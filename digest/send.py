@@ -191,6 +191,8 @@ class DryRun:
     subject: str
     stored: bool
     recipients: Iterator
+    items: int = 0  # what the digest holds
+    carried: int = 0  # of those, published before its period (late items, or a period never sent)
 
 
 def dry_run(settings: Settings, engine: Engine, cadence: str, period: Period, now: datetime) -> DryRun:
@@ -205,7 +207,10 @@ def dry_run(settings: Settings, engine: Engine, cadence: str, period: Period, no
         with engine.connect() as connection:
             yield from log.owed(connection, cadence, digest_id)
 
-    return DryRun(rendered.subject, row is not None, recipients())
+    from digest.pipeline import period_contents
+
+    carried = 0 if row is not None else period_contents(settings, engine, period).carried
+    return DryRun(rendered.subject, row is not None, recipients(), rendered.item_count, carried)
 
 
 def send_test_copy(

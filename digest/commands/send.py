@@ -76,8 +76,11 @@ def _dry_run(plan, cadence: str, key: str) -> None:
         count += 1
         click.echo(f"{row.email}\t{row.name or ''}")
     state = "" if plan.stored else " (not stored yet: rendered for this dry run)"
+    late = f", {plan.carried} published before {key} that no digest held yet" if plan.carried else ""
     click.echo(
-        f"dry run: {cadence} {key} \u201c{plan.subject}\u201d{state} would go to {count} recipients", err=True
+        f"dry run: {cadence} {key} \u201c{plan.subject}\u201d{state} holds {plan.items} items{late}; "
+        f"it would go to {count} recipients",
+        err=True,
     )
 
 

@@ -59,6 +59,7 @@ def render_digest(settings: Settings, period: Period, items: Sequence[Item], now
         text=_personal(parts.text, placeholder),
         item_count=context.item_count,
         mjml=_personal(parts.mjml, placeholder),
+        item_ids=tuple(item.id for item in items),
     )
 
 

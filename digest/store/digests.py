@@ -7,6 +7,7 @@ from datetime import datetime
 from sqlalchemy import Connection, Row, insert, select, update
 
 from digest.models import RenderedDigest
+from digest.store.contents import record_items
 from digest.store.schema import digests
 
 # status: "sending" once deliveries were queued, "sent" when none is owed any more.
@@ -34,7 +35,9 @@ def save_digest(connection: Connection, rendered: RenderedDigest, now: datetime)
             created_at=now,
         )
     )
-    return result.inserted_primary_key[0]
+    digest_id = result.inserted_primary_key[0]
+    record_items(connection, digest_id, rendered.item_ids)
+    return digest_id
 
 
 def mark_complete(connection: Connection, digest_id: int, now: datetime) -> None:

@@ -38,16 +38,25 @@ class Parts:
     text: str
 
 
-def render_digest(settings: Settings, period: Period, items: Sequence[Item], now: datetime) -> RenderedDigest:
-    """`items` newest first, already in `period`. Pure: no database, no clock, no network."""
+def render_digest(
+    settings: Settings,
+    period: Period,
+    items: Sequence[Item],
+    now: datetime,
+    *,
+    every_item: bool = False,
+) -> RenderedDigest:
+    """`items` newest first, already in `period`. Pure: no database, no clock, no network.
+
+    `every_item`: no item limit and no size budget, for the archive page (a web page, not a mail)."""
     env = environment(settings.templates_dir)
     placeholder = f"https://digest.invalid/u-{secrets.token_hex(12)}"
-    limit = min(settings.item_limit, len(items))
+    limit = len(items) if every_item else min(settings.item_limit, len(items))
     while True:
         context = build_context(settings, period, items, placeholder, limit)
         parts = render_parts(env, context)
         size = encoded_size(parts.html)
-        if size <= HTML_BUDGET or limit <= 1:
+        if every_item or size <= HTML_BUDGET or limit <= 1:
             break
         limit = max(1, min(limit - 1, int(limit * HTML_BUDGET / size * 0.97)))
     return RenderedDigest(

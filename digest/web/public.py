@@ -10,8 +10,10 @@ Decisions, and why:
   7-day nonce bound to the subscriber, and are refused when an Origin header names another site.
   (Browsers send `Origin: null` from our pages because of `Referrer-Policy: no-referrer`, so Origin
   alone cannot be relied on; the nonce can.)
-- The archive lists digests whose status is `sending` or `sent`: once the first copy is on its way,
-  its "view in browser" link must work. A digest saved in any other state is not public.
+- The archive lists digests that reached at least one subscriber (a delivery accepted by the
+  server), newest period first: once the first copy is out, its "view in browser" link must work,
+  and a digest the server refused for everyone is not public. A digest's page shows every item it
+  held, also those its mail only linked as "and N more".
 - Archive pages replace the personal unsubscribe marker with a link to `/unsubscribe`, a page that
   explains how to leave from one's own copy: no personal link is ever shown to a stranger.
 """
@@ -22,7 +24,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from urllib.parse import parse_qsl, urlsplit
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, Row
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
@@ -33,15 +35,15 @@ from starlette.types import ASGIApp
 
 from digest.config import Settings
 from digest.models import UNSUBSCRIBE_MARK
-from digest.periods import CADENCES, describe, parse_period
+from digest.periods import CADENCES, Period, describe, parse_period
 from digest.store import current_version
 from digest.store import digests as digest_store
+from digest.store.contents import held_items
 from digest.store.schema import MIGRATIONS
 from digest.tokens import SAMPLE_TOKEN, read_token
 from digest.web import subscription
 from digest.web.common import SecurityHeaders, error_handlers, run_app, template_environment
 
-PUBLIC_STATUSES = ("sending", "sent")
 TOKEN_IN_PATH = r"(/unsubscribe/)[^/?\s]+"
 MAX_BODY = 16 * 1024
 
@@ -140,33 +142,47 @@ class PublicSite:
 
     async def archive(self, request: Request) -> Response:
         rows = await run_in_threadpool(self._public_digests)
-        entries = [(row, self._describe(row.cadence, row.period)) for row in rows]
+        entries = [(row, describe(period)) for period, row in rows]
         return self.page("archive.html", entries=entries)
 
-    def _describe(self, cadence: str, period: str) -> str:
+    def _period(self, cadence: str, key: str) -> Period | None:
         try:
-            return describe(parse_period(cadence, period, self.settings.timezone))
+            return parse_period(cadence, key, self.settings.timezone)
         except ValueError:
-            return period
+            return None
 
-    def _public_digests(self) -> list:
+    def _public_digests(self) -> list[tuple[Period, Row]]:
+        """Newest period first (by its end, so a month sorts after the weeks it closes); a digest
+        sent late by hand still sorts by the period it is about."""
         with self.engine.connect() as connection:
-            return [r for r in digest_store.list_digests(connection) if r.status in PUBLIC_STATUSES]
+            rows = digest_store.public_digests(connection)
+        dated = [(period, row) for row in rows if (period := self._period(row.cadence, row.period))]
+        return sorted(dated, key=lambda pair: (pair[0].end, pair[0].start), reverse=True)
 
     async def archived(self, request: Request) -> Response:
         cadence, period = request.path_params["cadence"], request.path_params["period"]
-        row = await run_in_threadpool(self._public_digest, cadence, period)
-        if row is None:
+        html = await run_in_threadpool(self._archived_html, cadence, period)
+        if html is None:
             raise HTTPException(404, "There is no sent digest for this period.")
-        html = row.html.replace(UNSUBSCRIBE_MARK, f"{self.settings.base_url}/unsubscribe")
+        html = html.replace(UNSUBSCRIBE_MARK, f"{self.settings.base_url}/unsubscribe")
         return HTMLResponse(html, headers={"content-security-policy": ARCHIVE_CSP})
 
-    def _public_digest(self, cadence: str, period: str):
-        if cadence not in CADENCES:
+    def _archived_html(self, cadence: str, key: str) -> str | None:
+        """The copy that went out; when it named only the first items ("and N more", whose link
+        leads here), every item it held, rendered with the same templates."""
+        period = self._period(cadence, key) if cadence in CADENCES else None
+        if period is None:
             return None
         with self.engine.connect() as connection:
-            row = digest_store.get_digest(connection, cadence, period)
-        return row if row is not None and row.status in PUBLIC_STATUSES else None
+            row = digest_store.public_digest(connection, cadence, key)
+            held = held_items(connection, row.id) if row is not None else []
+        if row is None:
+            return None
+        if len(held) <= 1 or 'class="more-link"' not in row.html:
+            return row.html
+        from digest.render import render_digest  # only here: serve starts without the mail renderer
+
+        return render_digest(self.settings, period, held, row.created_at, every_item=True).html
 
     # --- the rest -------------------------------------------------------------------------------
 

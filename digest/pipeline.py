@@ -16,7 +16,7 @@ from digest.config import Settings
 from digest.errors import DigestError, EmptyPeriodError
 from digest.mail import make_message_id, prepare_message
 from digest.models import UNSUBSCRIBE_MARK, RenderedDigest
-from digest.periods import Period, parse_period, period_of
+from digest.periods import Period, last_complete, parse_period, period_of
 from digest.render import render_digest
 from digest.store.contents import Contents, digest_contents
 from digest.store.items import published_times
@@ -37,8 +37,35 @@ def render_period(
         raise ValueError(f"period {period.key} is {period.cadence}, not {cadence}")
     contents = period_contents(settings, engine, period)
     if not contents.items:
-        raise EmptyPeriodError(f"no items in {cadence} {period.key}")
+        raise no_items_error(settings, engine, period, now)
     return render_digest(settings, period, contents.items, now)
+
+
+def no_items_error(settings: Settings, engine: Engine, period: Period, now: datetime) -> EmptyPeriodError:
+    """'no items in weekly 2026-W48', with the period that does have items and how to get it."""
+    cadence = period.cadence
+    latest = latest_period_with_items(settings, engine, cadence)
+    if latest is None:
+        hint = "the store holds no items yet (run `digest ingest` first)"
+    elif latest.end > now:
+        hint = (
+            f"the latest {cadence} period with items is {latest.key}, still in progress "
+            f"(--period {latest.key} --unfinished)"
+        )
+    else:
+        hint = f"the latest {cadence} period with items is {latest.key} (--period {latest.key})"
+    return EmptyPeriodError(f"no items in {cadence} {period.key}; {hint}")
+
+
+def in_progress_note(settings: Settings, period: Period, now: datetime) -> str | None:
+    """Said when `build` shows a period that has not ended: it is not what `send` sends by default."""
+    if period.end <= now:
+        return None
+    done = last_complete(period.cadence, now, settings.timezone)
+    return (
+        f"note: {period.cadence} {period.key} is still in progress; `digest send` sends the last "
+        f"complete period, {done.key}, unless given --unfinished"
+    )
 
 
 def latest_period_with_items(settings: Settings, engine: Engine, cadence: str) -> Period | None:

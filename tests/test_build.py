@@ -62,7 +62,9 @@ def test_build_monthly_with_an_explicit_period(seeded, tmp_path):
 def test_empty_period_fails_with_a_clear_message(seeded, tmp_path):
     result = seeded("build", "--period", "2023-W45", "--out", "out")
     assert result.code == 1
-    assert result.err.strip() == "digest: error: no items in weekly 2023-W45"
+    assert result.err.strip().startswith(
+        "digest: error: no items in weekly 2023-W45; the latest weekly period"
+    )
     assert "Traceback" not in result.err
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
 

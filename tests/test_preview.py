@@ -376,3 +376,8 @@ def test_every_loopback_address_refuses_a_foreign_host_header(tmp_path: Path, ho
         assert client.get("/").status_code == 200  # the address it printed works
         assert client.get("/", headers={"Host": "attacker.example"}).status_code == 400
         assert client.get("/", headers={"Host": "localhost"}).status_code == 200
+
+
+def test_a_period_in_progress_says_what_send_does_by_default(preview: Preview) -> None:
+    page = squash(preview.client().get(f"/digest/weekly/{this_week()}").text)
+    assert "This period is still in progress" in page and "--unfinished" in page

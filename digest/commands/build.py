@@ -22,19 +22,24 @@ from digest.commands.common import engine, now, settings
 def build(cadence: str, key: str | None, out_dir) -> None:
     """Render one digest to DIR/<cadence>-<period>.html, .txt and .eml, and print the paths.
 
-    The .eml is the complete message a sample subscriber would get, with a sample unsubscribe link.
+    Without --period: the latest period that has items, which may still be in progress (then it
+    says so: `digest send` sends the last complete period by default). The .eml is the complete
+    message a sample subscriber would get, with a sample unsubscribe link that acts on no one.
 
         digest build --cadence weekly --period 2023-W45 --out build/
     """
     from pathlib import Path
 
     from digest.periods import parse_period
-    from digest.pipeline import build_files
+    from digest.pipeline import build_files, choose_period, in_progress_note
 
+    config, when = settings(), now()
     if key:
         try:
-            parse_period(cadence, key, settings().timezone)
+            parse_period(cadence, key, config.timezone)
         except ValueError as exc:
             raise click.BadParameter(str(exc), param_hint="--period") from None
-    for path in build_files(settings(), engine(), cadence, key, Path(out_dir), now()):
+    for path in build_files(config, engine(), cadence, key, Path(out_dir), when):
         click.echo(path)
+    if note := in_progress_note(config, choose_period(config, engine(), cadence, key), when):
+        click.echo(note, err=True)

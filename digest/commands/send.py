@@ -17,27 +17,28 @@ from digest.commands.common import engine, now, settings
 @click.option(
     "--period", "period_key", metavar="KEY", help="2023-W45 or 2023-11 (default: the last complete one)."
 )
+@click.option(
+    "--unfinished",
+    is_flag=True,
+    help="Allow a period still in progress (without --period: the current one).",
+)
 @click.option("--dry-run", is_flag=True, help="List who would get the digest; send nothing.")
 @click.option(
     "--to", "to", metavar="EMAIL", help="Send one test copy to EMAIL, outside the list and the log."
 )
-def send(cadence: str, period_key: str | None, dry_run: bool, to: str | None) -> None:
+def send(cadence: str, period_key: str | None, unfinished: bool, dry_run: bool, to: str | None) -> None:
     """Send one digest to that cadence's active subscribers who have not had it yet.
 
-    Safe to rerun: only recipients still owed the digest get it. Exits 1 while some are still owed
-    (a rerun finishes them).
+    Default period: the last complete one (what the scheduler sends). A period still in progress
+    is sent only with --unfinished. Safe to rerun: only recipients still owed the digest get it.
+    Exits 1 while some are still owed (a rerun finishes them).
 
     digest send --cadence weekly --period 2023-W45 --dry-run
     """
     from digest import send as sending
-    from digest.periods import last_complete, parse_period
 
     config, when = settings(), now()
-    try:
-        period = parse_period(cadence, period_key, config.timezone) if period_key else None
-    except ValueError as exc:
-        raise click.BadParameter(str(exc), param_hint="--period") from None
-    period = period or last_complete(cadence, when, config.timezone)
+    period = _period(cadence, period_key, unfinished, config.timezone, when)
     if to:
         mid = sending.send_test_copy(config, engine(), cadence, period, when, _address(to))
         click.echo(f"sent a test copy of {cadence} {period.key} to {to} ({mid})")
@@ -58,6 +59,27 @@ def send(cadence: str, period_key: str | None, dry_run: bool, to: str | None) ->
     _summary(report)
     if not report.complete:
         sys.exit(1)
+
+
+def _period(cadence: str, key: str | None, unfinished: bool, tz, when):
+    """--period, else the last complete period (the current one with --unfinished); a period that
+    has not ended is refused without --unfinished, so a mid-week send is never an accident."""
+    from digest.periods import last_complete, parse_period, period_of
+
+    if not key:
+        return period_of(when, cadence, tz) if unfinished else last_complete(cadence, when, tz)
+    try:
+        period = parse_period(cadence, key, tz)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--period") from None
+    if period.end > when and not unfinished:
+        ends = period.end.astimezone(tz).strftime("%Y-%m-%d %H:%M")
+        raise click.BadParameter(
+            f"{cadence} {period.key} is still in progress (until {ends} {tz.key}); "
+            "add --unfinished to send it anyway",
+            param_hint="--period",
+        )
+    return period
 
 
 def _address(raw: str) -> str:

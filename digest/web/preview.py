@@ -29,6 +29,7 @@ from starlette.types import ASGIApp
 from digest.config import Settings
 from digest.errors import ConfigError, DigestError, EmptyPeriodError
 from digest.periods import Period, describe
+from digest.pipeline import in_progress_note
 from digest.web.common import SecurityHeaders, error_handlers, run_app
 from digest.web.preview_checks import html_checks, spamassassin
 from digest.web.preview_sample import force_dark, force_light
@@ -167,6 +168,7 @@ def _context(request: Request, period: Period, settings: Settings) -> dict:
         "view": request.query_params.get("view", "desktop"),
         "title": describe(period),
         "send_status": preview.status(settings, period),
+        "in_progress": in_progress_note(settings, period, preview.clock()),
         "notice": preview.notices.get(request.query_params.get("notice", "")),
         "token": preview.token,
         "transport": transport_summary(settings),

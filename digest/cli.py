@@ -66,7 +66,11 @@ def _store_error(exc: Exception) -> str | None:
         return None
     from digest.store import database_reason
 
-    reason = database_reason(exc) if isinstance(exc, sa_exc.DBAPIError) else exc.__class__.__name__
+    orig = getattr(exc, "orig", None)  # a StatementError carries what failed (a date out of range)
+    reason = (
+        database_reason(exc) if isinstance(exc, sa_exc.DBAPIError) else str(orig or exc.__class__.__name__)
+    )
+    reason = reason.split("\n[SQL:")[0].strip().splitlines()[0]
     return f"database error: {reason}"
 
 

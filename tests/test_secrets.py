@@ -61,3 +61,12 @@ def test_a_store_error_is_one_line_without_sql_or_parameters(digest, tmp_path: P
     assert "SQL" not in result.err and "SELECT" not in result.err and "parameters" not in result.err
     assert "no such table: items" in lines[0]
     assert lines[0].startswith("digest: error: database error")
+
+
+def test_a_date_the_store_cannot_hold_is_one_line_without_sql(digest, tmp_path: Path):
+    (tmp_path / "old.json").write_text('[{"title": "Year one", "published": "0001-01-01T00:00:00+14:00"}]')
+    result = digest("ingest", "old.json")
+    assert result.code == 1
+    lines = result.err.strip().splitlines()
+    assert len(lines) == 1 and "SQL" not in result.err and "parameters" not in result.err, result.err
+    assert "out of range" in lines[0]

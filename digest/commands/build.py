@@ -1,17 +1,11 @@
 import click
 
-from digest.commands.common import engine, now, settings
+from digest.commands.common import cadence_option, engine, now, period_option, settings
 
 
 @click.command()
-@click.option(
-    "--cadence",
-    type=click.Choice(["weekly", "monthly"]),
-    default="weekly",
-    show_default=True,
-    help="Which digest.",
-)
-@click.option("--period", "key", metavar="KEY", help="2023-W45 or 2023-11; default: the latest with items.")
+@cadence_option(help="Which digest.")
+@period_option("2023-W45 or 2023-11; default: the latest with items.")
 @click.option(
     "--out",
     "out_dir",
@@ -19,7 +13,7 @@ from digest.commands.common import engine, now, settings
     type=click.Path(file_okay=False),
     help="Folder to write into (created if missing).",
 )
-def build(cadence: str, key: str | None, out_dir) -> None:
+def build(cadence: str, period, out_dir) -> None:
     """Render one digest to DIR/<cadence>-<period>.html, .txt and .eml, and print the paths.
 
     Without --period: the latest period that has items, which may still be in progress (then it
@@ -30,16 +24,10 @@ def build(cadence: str, key: str | None, out_dir) -> None:
     """
     from pathlib import Path
 
-    from digest.periods import parse_period
-    from digest.pipeline import build_files, choose_period, in_progress_note
+    from digest.compose import build_files, choose_period, in_progress_note
 
     config, when = settings(), now()
-    if key:
-        try:
-            parse_period(cadence, key, config.timezone)
-        except ValueError as exc:
-            raise click.BadParameter(str(exc), param_hint="--period") from None
-    for path in build_files(config, engine(), cadence, key, Path(out_dir), when):
+    for path in build_files(config, engine(), cadence, period, Path(out_dir), when):
         click.echo(path)
-    if note := in_progress_note(config, choose_period(config, engine(), cadence, key), when):
+    if note := in_progress_note(config, choose_period(config, engine(), cadence, period), when):
         click.echo(note, err=True)

@@ -1,26 +1,29 @@
-"""The stages in order, from the store to a rendered digest: load a period's items, render them once.
+"""Composing a digest, the one orchestrator of a build: period -> items -> rendered digest.
 
-Rendering itself is pure (digest/render/); this module is the edge that reads the store.
+The stages in order, like Pelican's `run`: read the period's items from the store, render them once
+(digest/render/, pure), and keep the result in the store when it is to be sent. Callers hand what
+this returns to the next stage (digest.send, the build files, the preview); no stage below reaches
+back up here.
 """
 
 from __future__ import annotations
 
 import html
-from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy import Engine
+from sqlalchemy.exc import IntegrityError
 
 from digest.config import Settings
-from digest.errors import DigestError, EmptyPeriodError
-from digest.mail import make_message_id, prepare_message
-from digest.models import UNSUBSCRIBE_MARK, RenderedDigest
-from digest.periods import Period, last_complete, parse_period, period_of
+from digest.errors import EmptyPeriodError
+from digest.mail import sample_message
+from digest.models import UNSUBSCRIBE_MARK, RenderedDigest, StoredDigest
+from digest.periods import Period, last_complete, period_of
 from digest.render import render_digest
 from digest.store.contents import Contents, digest_contents
+from digest.store.digests import get_digest, save_digest
 from digest.store.items import published_times
-from digest.tokens import sample_unsubscribe_url
 
 
 def period_contents(settings: Settings, engine: Engine, period: Period) -> Contents:
@@ -68,6 +71,45 @@ def in_progress_note(settings: Settings, period: Period, now: datetime) -> str |
     )
 
 
+def stored_digest(
+    settings: Settings, engine: Engine, cadence: str, period: Period, now: datetime
+) -> StoredDigest:
+    """The digest a send delivers: the stored one, else rendered now and stored. Two runs racing to
+    store the same period both end up with the first one saved."""
+    stored = _load(engine, cadence, period)
+    if stored is not None:
+        return stored
+    rendered = render_period(settings, engine, cadence, period, now)
+    try:
+        with engine.begin() as connection:
+            save_digest(connection, rendered, now)
+    except IntegrityError:
+        pass  # another run stored it first: use theirs
+    stored = _load(engine, cadence, period)
+    assert stored is not None
+    return stored
+
+
+def current_digest(
+    settings: Settings, engine: Engine, cadence: str, period: Period, now: datetime
+) -> tuple[StoredDigest | None, RenderedDigest]:
+    """(the stored digest or None, the digest as it would go) without storing anything: for a dry
+    run and test copies."""
+    stored = _load(engine, cadence, period)
+    if stored is not None:
+        return stored, stored.rendered
+    return None, render_period(settings, engine, cadence, period, now)
+
+
+def _load(engine: Engine, cadence: str, period: Period) -> StoredDigest | None:
+    with engine.connect() as connection:
+        row = get_digest(connection, cadence, period.key)
+    if row is None:
+        return None
+    rendered = RenderedDigest(row.cadence, row.period, row.subject, "", row.html, row.text, row.item_count)
+    return StoredDigest(row.id, row.status, rendered)
+
+
 def latest_period_with_items(settings: Settings, engine: Engine, cadence: str) -> Period | None:
     """The newest period of `cadence` that holds an item, or None when the store is empty."""
     with engine.connect() as connection:
@@ -75,41 +117,10 @@ def latest_period_with_items(settings: Settings, engine: Engine, cadence: str) -
     return period_of(max(times), cadence, settings.timezone) if times else None
 
 
-# What `digest build` addresses its sample .eml to: a reader who is not on any list. Its unsubscribe
-# link is the sample link, which acts on no subscriber (a forwarded sample must not unsubscribe id 1).
-SAMPLE_NAME = "Sample Reader"
-SAMPLE_EMAIL = "reader@example.org"
-SAMPLE_SUBSCRIBER_ID = 1
-SAMPLE_SECRET = "sample-secret-for-digest-build-only"
-
-
-def sample_bodies(settings: Settings, rendered: RenderedDigest) -> tuple[str, str]:
-    """(html, text) as the sample reader sees them: the sample link in place of the marker."""
-    link = sample_unsubscribe_url(settings.base_url)
-    return rendered.html.replace(UNSUBSCRIBE_MARK, html.escape(link, quote=True)), rendered.text.replace(
-        UNSUBSCRIBE_MARK, link
-    )
-
-
-def sample_message(settings: Settings, rendered: RenderedDigest, now: datetime) -> bytes:
-    """The message exactly as a subscriber would get it, with a sample recipient and link."""
-    secret = settings.secret_key or SAMPLE_SECRET
-    link = sample_unsubscribe_url(settings.base_url)
-    signed = replace(settings, secret_key=secret)
-    message_id = make_message_id(
-        signed, rendered.cadence, rendered.period, SAMPLE_SUBSCRIBER_ID, SAMPLE_EMAIL
-    )
-    prepared = prepare_message(signed, rendered, now)
-    return prepared.for_recipient(SAMPLE_EMAIL, SAMPLE_NAME, SAMPLE_SUBSCRIBER_ID, link, message_id)
-
-
-def choose_period(settings: Settings, engine: Engine, cadence: str, key: str | None) -> Period:
-    """The period named by `key`, or the latest one that has items."""
-    if key:
-        try:
-            return parse_period(cadence, key, settings.timezone)
-        except ValueError as exc:
-            raise DigestError(str(exc)) from None
+def choose_period(settings: Settings, engine: Engine, cadence: str, period: Period | None) -> Period:
+    """`period`, or the latest one that has items."""
+    if period is not None:
+        return period
     period = latest_period_with_items(settings, engine, cadence)
     if period is None:
         raise EmptyPeriodError("no items in the store yet (run `digest ingest` first)")
@@ -117,18 +128,20 @@ def choose_period(settings: Settings, engine: Engine, cadence: str, key: str | N
 
 
 def build_files(
-    settings: Settings, engine: Engine, cadence: str, key: str | None, out_dir: Path, now: datetime
+    settings: Settings, engine: Engine, cadence: str, period: Period | None, out_dir: Path, now: datetime
 ) -> list[Path]:
-    """Render one digest and write DIR/<cadence>-<period>.html, .txt and .eml; return the paths."""
-    period = choose_period(settings, engine, cadence, key)
+    """Render one digest (default: the latest period with items) and write DIR/<cadence>-<period>
+    .html, .txt and .eml; return the paths."""
+    period = choose_period(settings, engine, cadence, period)
     rendered = render_period(settings, engine, cadence, period, now)
     out_dir.mkdir(parents=True, exist_ok=True)
     stem = out_dir / f"{cadence}-{period.key}"
-    page, text = sample_bodies(settings, rendered)
+    sample = sample_message(settings, rendered, now)
+    link = sample.message.unsubscribe_url  # the sample link: it acts on no one
     contents = {
-        ".html": page.encode(),
-        ".txt": text.encode(),
-        ".eml": sample_message(settings, rendered, now),
+        ".html": rendered.html.replace(UNSUBSCRIBE_MARK, html.escape(link, quote=True)).encode(),
+        ".txt": rendered.text.replace(UNSUBSCRIBE_MARK, link).encode(),
+        ".eml": sample.data,
     }
     paths = []
     for suffix, data in contents.items():

@@ -79,7 +79,7 @@ def test_bad_period_key_is_one_line(seeded):
     result = seeded("build", "--cadence", "monthly", "--period", "2023-13", "--out", "out")
     assert result.code == 2  # a usage error, as the README says
     assert result.err.strip() == (
-        "digest: error: Invalid value for --period: invalid monthly period '2023-13' (expected e.g. 2023-11)"
+        "digest: error: Invalid value for '--period': invalid monthly period '2023-13' (expected e.g. 2023-11)"
         " (see 'digest build --help')"
     )
 

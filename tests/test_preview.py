@@ -383,3 +383,21 @@ def test_every_loopback_address_refuses_a_foreign_host_header(tmp_path: Path, ho
 def test_a_period_in_progress_says_what_send_does_by_default(preview: Preview) -> None:
     page = squash(preview.client().get(f"/digest/weekly/{this_week()}").text)
     assert "This period is still in progress" in page and "--unfinished" in page
+
+
+def test_the_next_digest_shows_the_late_items_it_will_hold(tmp_path: Path) -> None:
+    from digest.periods import following, week_of
+
+    with running_preview(tmp_path) as running:
+        assert running.cli("subscribers", "add", "reader@example.org").returncode == 0
+        sent = running.cli("send", "--unfinished")  # this week's digest goes out early
+        assert sent.returncode == 0, sent.stderr
+        late = tmp_path / "late.json"
+        late.write_text('[{"title": "Arrived after the send", "url": "https://example.org/late"}]')
+        assert running.cli("ingest", str(late)).returncode == 0  # dated now: this week, already sent
+        next_week = following(week_of(datetime.now(UTC), UTC), UTC).key
+        page = running.client().get(f"/digest/weekly/{next_week}", params={"view": "text"})
+    assert page.status_code == 200
+    text = squash(page.text)
+    assert "Arrived after the send" in text
+    assert "Includes 1 item published before this period that no digest held yet" in text

@@ -25,7 +25,7 @@ from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Redire
 from starlette.routing import Route
 from starlette.types import ASGIApp
 
-from digest.compose import in_progress_note
+from digest.compose import in_progress_note, period_contents
 from digest.config import Settings
 from digest.errors import ConfigError, DigestError, EmptyPeriodError
 from digest.periods import Period, describe
@@ -173,6 +173,7 @@ def _context(request: Request, period: Period, settings: Settings) -> dict:
         "title": describe(period),
         "send_status": preview.status(settings, period),
         "in_progress": in_progress_note(settings, period, preview.clock()),
+        "carried": period_contents(settings, preview.engine(settings), period).carried,
         "notice": preview.notices.get(request.query_params.get("notice", "")),
         "token": preview.token,
         "transport": transport_summary(settings),

@@ -120,16 +120,21 @@ def add_digest(
     with engine.begin() as connection:
         digest_id = digest_store.save_digest(connection, rendered, created)
         if reached:  # the archive shows only digests that reached someone
-            reader = subscriber_store.insert_subscriber(
-                connection, f"reader-{cadence}-{period}@example.org", None, cadence, "test", created
-            )
-            connection.execute(
-                insert(deliveries).values(
-                    digest_id=digest_id, subscriber_id=reader, email="r@example.org", state="sent", attempts=1
-                )
-            )
+            mark_reached(connection, digest_id, cadence, period, created)
         if sent:
             digest_store.mark_complete(connection, digest_id, created + timedelta(minutes=5))
+
+
+def mark_reached(connection, digest_id: int, cadence: str, period: str, when: datetime) -> None:
+    """One copy accepted by the server: what makes a digest public in the archive."""
+    reader = subscriber_store.insert_subscriber(
+        connection, f"reader-{cadence}-{period}@example.org", None, cadence, "test", when
+    )
+    connection.execute(
+        insert(deliveries).values(
+            digest_id=digest_id, subscriber_id=reader, email="r@example.org", state="sent", attempts=1
+        )
+    )
 
 
 def personal_path(subscriber_id: int, secret: str = SECRET) -> str:

@@ -8,7 +8,6 @@ back up here.
 
 from __future__ import annotations
 
-import html
 from datetime import datetime
 from pathlib import Path
 
@@ -17,8 +16,8 @@ from sqlalchemy.exc import IntegrityError
 
 from digest.config import Settings
 from digest.errors import EmptyPeriodError
-from digest.mail import sample_message
-from digest.models import UNSUBSCRIBE_MARK, RenderedDigest, StoredDigest
+from digest.mail import personal_bodies, sample_message
+from digest.models import RenderedDigest, StoredDigest
 from digest.periods import Period, last_complete, period_of
 from digest.render import render_digest
 from digest.store.contents import Contents, digest_contents
@@ -137,12 +136,9 @@ def build_files(
     out_dir.mkdir(parents=True, exist_ok=True)
     stem = out_dir / f"{cadence}-{period.key}"
     sample = sample_message(settings, rendered, now)
-    link = sample.message.unsubscribe_url  # the sample link: it acts on no one
-    contents = {
-        ".html": rendered.html.replace(UNSUBSCRIBE_MARK, html.escape(link, quote=True)).encode(),
-        ".txt": rendered.text.replace(UNSUBSCRIBE_MARK, link).encode(),
-        ".eml": sample.data,
-    }
+    # The sample links (unsubscribe, preferences) act on no one, in the files as in the .eml.
+    text, page = personal_bodies(rendered, sample.message.unsubscribe_url)
+    contents = {".html": page.encode(), ".txt": text.encode(), ".eml": sample.data}
     paths = []
     for suffix, data in contents.items():
         path = stem.with_suffix(suffix)

@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from dotenv import dotenv_values
 
 from digest.errors import ConfigError
-from digest.text import refuse_controls
+from digest.text import redacted_url, refuse_controls
 
 
 def _one_line(value: str) -> str:
@@ -143,31 +143,50 @@ def _colour(value: str) -> str:
 _SUPPORTED_DATABASES = "sqlite:///digest.db or postgresql+psycopg://user:password@host/db"
 
 
-def redacted_url(url: str) -> str:
-    """A database URL fit to print: the password replaced by ***, even in a URL that does not parse."""
-    from sqlalchemy.engine import make_url
-    from sqlalchemy.exc import ArgumentError
-
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except (ArgumentError, ValueError):
-        return re.sub(r"(//[^/@:]*:)[^/@]*@", r"\1***@", re.sub(r"\s*:[^\s:/@]*@", ":***@", url))
-
-
 def _database_url(value: str) -> str:
     """Only the stores digest is tested on; a `mysql://` URL is a config error, not a missing module."""
     value = value.strip()
     match = re.match(r"^([a-z][a-z0-9]*)(\+[a-z0-9]+)?://", value)
     if not match:
-        raise ValueError(
-            f"must be an SQLAlchemy URL such as {_SUPPORTED_DATABASES}, got {redacted_url(value)!r}"
-        )
+        raise ValueError(f"must be a URL such as {_SUPPORTED_DATABASES}, got {redacted_url(value)!r}")
     backend, driver = match[1], match[2]
     if backend == "postgres" or (backend == "postgresql" and not driver):  # psycopg 3 is what we install
         return "postgresql+psycopg://" + value[match.end() :]
     if backend not in ("sqlite", "postgresql") or (backend == "postgresql" and driver != "+psycopg"):
         raise ValueError(f"{match[0][:-3]} is not supported: use {_SUPPORTED_DATABASES}")
     return value
+
+
+MIN_SECRET_CHARS = 32
+
+
+def _secret_key(value: str) -> str | None:
+    """Long enough that a link cannot be brute-forced (a 1-character key fell to one link in < 1 s)."""
+    value = value.strip()
+    if value and len(value) < MIN_SECRET_CHARS:
+        raise ValueError(
+            f"must be at least {MIN_SECRET_CHARS} characters, got {len(value)} "
+            "(`digest config secret` prints a new one)"
+        )
+    return value or None
+
+
+def _old_secret_keys(value: str) -> tuple[str, ...]:
+    """Earlier keys, comma-separated: links signed with them keep working after a rotation."""
+    keys = tuple(k.strip() for k in value.split(",") if k.strip())
+    for number, key in enumerate(keys, 1):
+        if len(key) < MIN_SECRET_CHARS:
+            raise ValueError(f"key {number} must be at least {MIN_SECRET_CHARS} characters, got {len(key)}")
+    return keys
+
+
+def _boolean(value: str) -> bool:
+    value = value.strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(f"must be true or false, got {value!r}")
 
 
 def _path(value: str) -> Path:
@@ -217,7 +236,31 @@ class Settings:
         "Public URL of `digest serve` (unsubscribe and archive links)",
     )
     secret_key: str | None = option(
-        "DIGEST_SECRET_KEY", "", _optional, "Signs unsubscribe tokens; required for send and serve"
+        "DIGEST_SECRET_KEY",
+        "",
+        _secret_key,
+        "Signs unsubscribe, preferences and confirmation links (at least 32 characters; "
+        "`digest config secret` prints one); required for send and serve",
+        repr=False,
+    )
+    old_secret_keys: tuple[str, ...] = option(
+        "DIGEST_OLD_SECRET_KEYS",
+        "",
+        _old_secret_keys,
+        "Comma-separated earlier secret keys: links signed with them keep working",
+        repr=False,
+    )
+    double_opt_in: bool = option(
+        "DIGEST_DOUBLE_OPT_IN",
+        "true",
+        _boolean,
+        "A sign-up through the web form waits for the address to confirm",
+    )
+    confirm_hours: float = option(
+        "DIGEST_CONFIRM_HOURS",
+        "72",
+        _float_at_least(1),
+        "How long a confirmation link stays valid; unconfirmed sign-ups are deleted after it",
     )
     timezone: ZoneInfo = option(
         "DIGEST_TIMEZONE", "UTC", _timezone, "IANA zone that defines weeks, months and cron times"
@@ -304,6 +347,11 @@ class Settings:
         if missing:
             raise ConfigError([f"{key} is required for {purpose}" for key in missing])
 
+    @property
+    def signing_keys(self) -> tuple[str, ...]:
+        """The current key first, then the earlier ones that links may still carry."""
+        return tuple(k for k in (self.secret_key, *self.old_secret_keys) if k)
+
     def cron_for(self, cadence: str) -> str:
         return self.weekly_cron if cadence == "weekly" else self.monthly_cron
 
@@ -343,8 +391,7 @@ def example_env() -> str:
     """The text of config.example.env."""
     lines = ["# digest configuration: copy to .env and edit. The environment wins over .env.", ""]
     for option in OPTIONS:
-        # A doc that explains its own default ("a sentence naming ...") is not followed by "none".
-        default = "" if "(default:" in option.doc else f" (default: {option.default or 'none'})"
+        default = "" if "(default:" in option.doc else f" (default: {option.default or 'none'})"  # once
         lines += [
             f"# {option.doc}{default}",
             f"{option.key}={option.default}",

@@ -25,7 +25,7 @@ def settings_for(db_url: str, outbox: Path, **env: str):
     base = {
         "DIGEST_DATABASE_URL": db_url,
         "DIGEST_FROM": "Test News <news@example.org>",
-        "DIGEST_SECRET_KEY": "runs-test-secret",
+        "DIGEST_SECRET_KEY": "runs-test-secret-padded-to-32-characters-or-more",
         "DIGEST_OUTBOX": str(outbox),
         "DIGEST_WEEKLY_CRON": "0 8 * * mon",
     }

@@ -8,7 +8,7 @@ from pathlib import Path
 import httpx
 from sqlalchemy import text
 
-from digest.tokens import sample_unsubscribe_url
+from digest.tokens import manage_url_for, sample_unsubscribe_url
 from tests.test_serve import running_server
 
 
@@ -21,6 +21,8 @@ def test_sample_link_explains_itself_and_acts_on_no_one(tmp_path: Path) -> None:
         assert "sample" in page.text.lower() and "Not found" not in page.text
         one_click = httpx.post(link, data={"List-Unsubscribe": "One-Click"}, timeout=10)
         assert one_click.status_code == 200 and "sample" in one_click.text.lower()
+        preferences = httpx.get(manage_url_for(link), timeout=10)  # the footer's preferences link
+        assert preferences.status_code == 200 and "This is a sample link" in preferences.text
         with server.engine.connect() as connection:
             assert connection.execute(text("SELECT count(*) FROM subscribers")).scalar() == 0
 

@@ -13,7 +13,7 @@ def check() -> None:
     digest config check
     """
     from digest.commands.common import settings
-    from digest.config import redacted_url
+    from digest.text import redacted_url
 
     current = settings()
     database = redacted_url(current.database_url)
@@ -31,6 +31,9 @@ def example() -> None:
 @config.command()
 def secret() -> None:
     """Print a new random secret key for DIGEST_SECRET_KEY (64 characters).
+
+    To rotate: move the current key to DIGEST_OLD_SECRET_KEYS, so links in mail already sent keep
+    working, and set the new one as DIGEST_SECRET_KEY.
 
     digest config secret
     """

@@ -3,7 +3,8 @@
 1. take the database's scheduler lock (a second scheduler refuses to start);
 2. finish unfinished deliveries (APScheduler has already moved a crashed run's next run time);
 3. catch up: each cadence runs what the policy says is due (digest/schedule/policy.py);
-4. hand the future to APScheduler: one cron job per cadence in a persistent job store;
+4. hand the future to APScheduler: one cron job per cadence in a persistent job store, and a
+   quarter-hourly clean-up of sign-ups never confirmed within DIGEST_CONFIRM_HOURS;
 5. on stop: no new work, in-flight SMTP transactions finish (bounded wait), the lock is released.
 """
 
@@ -29,6 +30,8 @@ from digest.schedule.runs import Context, finish_unfinished, tick
 
 log = logging.getLogger("digest.scheduler")
 JOBSTORE_TABLE = "apscheduler_jobs"
+PURGE_JOB = "digest-purge-unconfirmed"
+PURGE_MINUTES = 15
 
 # APScheduler's persisted jobs name their function by reference (`digest.schedule.service:fire`),
 # so the function finds the running process's context here. One scheduler per process.
@@ -45,6 +48,22 @@ def fire(cadence: str) -> None:
     if ctx is None or ctx.stop_event.is_set():
         return
     tick(ctx, cadence, ctx.clock())
+
+
+def purge() -> None:
+    """What APScheduler calls every PURGE_MINUTES: delete expired unconfirmed sign-ups."""
+    ctx = _context
+    if ctx is None or ctx.stop_event.is_set():
+        return
+    from digest.signup import purge_unconfirmed
+
+    try:
+        deleted = purge_unconfirmed(ctx.engine, ctx.clock(), ctx.settings.confirm_hours)
+    except Exception as exc:  # the database may be briefly away: the next run tries again
+        log.warning("clean-up of unconfirmed sign-ups failed: %s", exc)
+        return
+    if deleted:
+        log.info("deleted %d sign-ups not confirmed within %g hours", deleted, ctx.settings.confirm_hours)
 
 
 def run_scheduler(settings: Settings, engine: Engine, stop_event: threading.Event, second: str = "0") -> None:
@@ -87,9 +106,20 @@ def _start(ctx: Context) -> BackgroundScheduler | None:
             tick(ctx, cadence, utc_now(), on_start=True)
     if ctx.stop_event.is_set():
         return None
+    purge()
     scheduler = _make_scheduler(ctx)
     for cadence in CADENCES:
         _add_job(scheduler, ctx, cadence, startup)
+    scheduler.add_job(
+        purge,
+        trigger="interval",
+        minutes=PURGE_MINUTES,
+        id=PURGE_JOB,
+        name="delete unconfirmed sign-ups",
+        replace_existing=True,
+        coalesce=True,
+        max_instances=1,
+    )
     scheduler.start()
     for cadence in CADENCES:
         job = scheduler.get_job(job_id(cadence))
@@ -106,7 +136,7 @@ def _start(ctx: Context) -> BackgroundScheduler | None:
 def _make_scheduler(ctx: Context) -> BackgroundScheduler:
     return BackgroundScheduler(
         jobstores={"default": SQLAlchemyJobStore(engine=ctx.engine, tablename=JOBSTORE_TABLE)},
-        executors={"default": ThreadPoolExecutor(max_workers=len(CADENCES))},
+        executors={"default": ThreadPoolExecutor(max_workers=len(CADENCES) + 1)},
         timezone=ctx.settings.timezone,
     )
 

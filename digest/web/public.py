@@ -20,7 +20,7 @@ Decisions, and why:
 
 from __future__ import annotations
 
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import urlsplit
 
 from sqlalchemy import Engine, Row
 from starlette.applications import Starlette
@@ -34,7 +34,7 @@ from starlette.types import ASGIApp
 from digest import subscribers
 from digest.clock import Clock, utc_now
 from digest.config import Settings
-from digest.models import UNSUBSCRIBE_MARK
+from digest.models import PERSONAL_MARKS
 from digest.periods import CADENCES, Period, describe, parse_period
 from digest.render.templates import environment
 from digest.store import current_version
@@ -43,7 +43,8 @@ from digest.store.contents import held_items
 from digest.store.schema import MIGRATIONS
 from digest.tokens import SAMPLE_TOKEN, read_token
 from digest.web import subscription
-from digest.web.common import SecurityHeaders, error_handlers, run_app
+from digest.web.common import SecurityHeaders, error_handlers, read_form, run_app
+from digest.web.signup_pages import TOKEN_PATHS, SignupPages
 
 TOKEN_IN_PATH = r"(/unsubscribe/)[^/?\s]+"
 MAX_BODY = 16 * 1024
@@ -96,7 +97,7 @@ class PublicSite:
     # --- personal links -------------------------------------------------------------------------
 
     def subscriber_id(self, request: Request) -> int:
-        subscriber_id = read_token(self.secret, request.path_params["token"])
+        subscriber_id = read_token(self.settings.signing_keys, request.path_params["token"])
         if subscriber_id is None:
             raise HTTPException(404, "This link is not valid. Please use the link in your latest email.")
         return subscriber_id
@@ -168,7 +169,8 @@ class PublicSite:
         html = await run_in_threadpool(self._archived_html, cadence, period)
         if html is None:
             raise HTTPException(404, "There is no sent digest for this period.")
-        html = html.replace(UNSUBSCRIBE_MARK, f"{self.settings.base_url}/unsubscribe")
+        for mark in PERSONAL_MARKS:  # no personal link is shown to a stranger
+            html = html.replace(mark, f"{self.settings.base_url}/unsubscribe")
         return HTMLResponse(html, headers={"content-security-policy": ARCHIVE_CSP})
 
     def _archived_html(self, cadence: str, key: str) -> str | None:
@@ -222,20 +224,13 @@ class PublicSite:
             Route("/site.css", self.stylesheet),
             Route("/unsubscribe", self.how_to_leave),
             Route(f"/unsubscribe/{SAMPLE_TOKEN}", self.sample_link, methods=["GET", "POST"]),
+            Route(f"/manage/{SAMPLE_TOKEN}", self.sample_link, methods=["GET", "POST"]),
             Route("/unsubscribe/{token}", self.show, methods=["GET"]),
             Route("/unsubscribe/{token}", self.act, methods=["POST"]),
             Route("/archive", self.archive),
             Route("/archive/{cadence}/{period}", self.archived),
+            *SignupPages(self).routes(),
         ]
-
-
-async def read_form(request: Request) -> dict[str, str]:
-    """Our forms are urlencoded; other bodies (an RFC 8058 multipart POST) simply carry no action."""
-    if request.headers.get("content-type", "").split(";")[0].strip() != "application/x-www-form-urlencoded":
-        await request.body()
-        return {}
-    body = await request.body()
-    return dict(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
 
 
 def _origin(url: str) -> str:
@@ -255,4 +250,4 @@ def create_app(settings: Settings, engine: Engine, clock: Clock = utc_now) -> AS
 
 def serve(settings: Settings, engine: Engine, host: str, port: int, announce=None) -> None:
     """Run the public app until SIGTERM or Ctrl-C; unsubscribe tokens never reach the access log."""
-    run_app(create_app(settings, engine), host, port, redact=[TOKEN_IN_PATH], announce=announce)
+    run_app(create_app(settings, engine), host, port, redact=[TOKEN_IN_PATH, *TOKEN_PATHS], announce=announce)

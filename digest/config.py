@@ -18,8 +18,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dotenv import dotenv_values
 
+from digest.database_url import database_url as _database_url
 from digest.errors import ConfigError
-from digest.text import redacted_url, refuse_controls
+from digest.text import refuse_controls
 
 
 def _one_line(value: str) -> str:
@@ -49,6 +50,22 @@ def _at_least(kind: Callable[[str], Any], what: str, minimum: float) -> Callable
 
 def _int_at_least(minimum: int) -> Callable[[str], int]:
     return _at_least(int, "a whole number", minimum)
+
+
+def _processes(value: str) -> int:
+    """Empty means one process per core."""
+    if not value.strip():
+        return max(1, os.cpu_count() or 1)
+    return _int_at_least(1)(value)
+
+
+def _yes_no(value: str) -> bool:
+    text = value.strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off", ""):
+        return False
+    raise ValueError(f"expected true or false, got {value!r}")
 
 
 def _float_at_least(minimum: float) -> Callable[[str], float]:
@@ -138,23 +155,6 @@ def _colour(value: str) -> str:
     if not re.fullmatch(r"#[0-9a-fA-F]{6}", value):
         raise ValueError(f"must be a #rrggbb colour, got {value!r}")
     return value.lower()
-
-
-_SUPPORTED_DATABASES = "sqlite:///digest.db or postgresql+psycopg://user:password@host/db"
-
-
-def _database_url(value: str) -> str:
-    """Only the stores digest is tested on; a `mysql://` URL is a config error, not a missing module."""
-    value = value.strip()
-    match = re.match(r"^([a-z][a-z0-9]*)(\+[a-z0-9]+)?://", value)
-    if not match:
-        raise ValueError(f"must be a URL such as {_SUPPORTED_DATABASES}, got {redacted_url(value)!r}")
-    backend, driver = match[1], match[2]
-    if backend == "postgres" or (backend == "postgresql" and not driver):  # psycopg 3 is what we install
-        return "postgresql+psycopg://" + value[match.end() :]
-    if backend not in ("sqlite", "postgresql") or (backend == "postgresql" and driver != "+psycopg"):
-        raise ValueError(f"{match[0][:-3]} is not supported: use {_SUPPORTED_DATABASES}")
-    return value
 
 
 MIN_SECRET_CHARS = 32
@@ -315,6 +315,24 @@ class Settings:
         "24",
         _float_at_least(0),
         "How late the scheduler still sends a run it missed while down",
+    )
+    failover_seconds: float = option(
+        "DIGEST_FAILOVER_SECONDS",
+        "30",
+        _float_at_least(3),
+        "How soon a standby scheduler takes over from a dead leader (PostgreSQL)",
+    )
+    send_processes: int = option(
+        "DIGEST_SEND_PROCESSES",
+        "",
+        _processes,
+        "Processes that share one send on this host (empty = number of cores)",
+    )
+    scheduler_queue: bool = option(
+        "DIGEST_SCHEDULER_QUEUE",
+        "false",
+        _yes_no,
+        "The scheduler queues each run for `digest worker` processes instead of sending it (PostgreSQL)",
     )
     item_limit: int = option(
         "DIGEST_ITEM_LIMIT",

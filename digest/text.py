@@ -151,14 +151,3 @@ def safe_url(url: str | None) -> str | None:
     if re.match(r"^https?://[^\s/?#]+", url, re.IGNORECASE):
         return url
     return None
-
-
-def redacted_url(url: str) -> str:
-    """A database URL fit to print: the password replaced by ***, even in a URL that does not parse."""
-    from sqlalchemy.engine import make_url
-    from sqlalchemy.exc import ArgumentError
-
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except (ArgumentError, ValueError):
-        return re.sub(r"(//[^/@:]*:)[^/@]*@", r"\1***@", re.sub(r"\s*:[^\s:/@]*@", ":***@", url))

@@ -13,7 +13,7 @@ def check() -> None:
     digest config check
     """
     from digest.commands.common import settings
-    from digest.text import redacted_url
+    from digest.database_url import redacted_url
 
     current = settings()
     database = redacted_url(current.database_url)

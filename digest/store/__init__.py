@@ -7,9 +7,9 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, Operati
 from sqlalchemy.pool import NullPool
 
 from digest.clock import utc_now
+from digest.database_url import redacted_url
 from digest.errors import ConfigError, DigestError
 from digest.store.schema import MIGRATIONS, metadata, schema_version
-from digest.text import redacted_url
 
 __all__ = ["current_version", "database_reason", "migrate", "open_engine"]
 

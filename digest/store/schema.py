@@ -166,6 +166,8 @@ scheduler_lock = Table(
     Column("owner", String(128), nullable=False),
     Column("started_at", UTCDateTime, nullable=False),
     Column("heartbeat_at", UTCDateTime, nullable=False),
+    # The fencing token: +1 at every change of leader; a leader's actions check it in their transaction.
+    Column("epoch", Integer, nullable=False, server_default="1"),
 )
 
 scheduler_jobs = Table(
@@ -216,6 +218,27 @@ def _signup_consent_events_v4(connection) -> None:
     metadata.create_all(connection, tables=[subscriber_events])
 
 
+def _scheduler_lock_epoch(connection) -> None:
+    """Standby schedulers: the lock row gets its fencing token (v3 stores that predate it)."""
+    columns = {c["name"] for c in inspect(connection).get_columns("scheduler_lock")}
+    if "epoch" not in columns:
+        connection.execute(text("ALTER TABLE scheduler_lock ADD COLUMN epoch INTEGER NOT NULL DEFAULT 1"))
+
+
+# Queue workers (digest/send/fleet.py): one row holds the fleet-wide DIGEST_SEND_RATE schedule.
+send_rate = Table(
+    "send_rate",
+    metadata,
+    Column("name", String(32), primary_key=True),
+    Column("next_at", Float, nullable=False),  # Unix time of the fleet's next free sending slot
+)
+
+
+def _fleet_send_rate(connection) -> None:
+    metadata.create_all(connection, tables=[send_rate])
+    connection.execute(send_rate.insert().values(name="fleet", next_at=0.0))
+
+
 # Which items each stored digest holds: what decides where a late item goes (store/contents.py)
 # and what a digest's archive page lists.
 digest_items = Table(
@@ -264,5 +287,7 @@ MIGRATIONS = [
     _subscriber_email_key_v2,
     _scheduler_v3,
     _signup_consent_events_v4,
+    _scheduler_lock_epoch,
+    _fleet_send_rate,
     _record_digest_items,
 ]

@@ -12,7 +12,19 @@ PACKAGE = Path(__file__).resolve().parent.parent / "digest"
 
 # Lowest first. A module may import modules of its own layer or a lower one, never a higher one.
 LAYERS = (
-    ("errors", "models", "periods", "tokens", "text", "cron", "owners", "clock", "editions", "addresses"),
+    (
+        "errors",
+        "models",
+        "periods",
+        "tokens",
+        "text",
+        "cron",
+        "owners",
+        "clock",
+        "editions",
+        "addresses",
+        "database_url",
+    ),
     ("config",),
     ("sources", "store"),
     ("ingest", "render", "mail", "subscribers", "signup", "review"),

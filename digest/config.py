@@ -86,6 +86,21 @@ def _choice(*choices: str) -> Callable[[str], str]:
     return parse
 
 
+def _locale(value: str) -> str:
+    from digest.render.i18n import normalize_locale
+
+    return normalize_locale(value)
+
+
+def _bool(value: str) -> bool:
+    value = value.strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off", ""):
+        return False
+    raise ValueError(f"must be true or false, got {value!r}")
+
+
 def _cron(value: str) -> str:
     value = " ".join(value.split())
     if len(value.split(" ")) != 5:
@@ -202,6 +217,20 @@ OPTIONS: tuple[Option, ...] = (
         "DIGEST_TIMEZONE", "timezone", "UTC", _timezone, "IANA zone that defines weeks, months and cron times"
     ),
     Option(
+        "DIGEST_LOCALE",
+        "locale",
+        "en",
+        _locale,
+        "Default language of digests and pages (a subscriber's own locale wins): en, es, fr, de, pt, ar",
+    ),
+    Option(
+        "DIGEST_SEND_LOCAL_TIME",
+        "send_local_time",
+        "false",
+        _bool,
+        "Send each subscriber at the cron's time in their own time zone (else DIGEST_TIMEZONE)",
+    ),
+    Option(
         "DIGEST_SMTP_HOST",
         "smtp_host",
         "",
@@ -301,6 +330,8 @@ class Settings:
     base_url: str
     secret_key: str | None
     timezone: ZoneInfo
+    locale: str
+    send_local_time: bool
     smtp_host: str | None
     smtp_port: int
     smtp_username: str | None

@@ -73,6 +73,7 @@ class RenderedDigest:
     text: str
     item_count: int
     mjml: str = ""
+    locale: str = "en"  # the language it is written in (render/i18n.py)
 
 
 # The one personal part of a digest body. Render writes this marker wherever the recipient's

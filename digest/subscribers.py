@@ -12,9 +12,11 @@ import csv
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 from itertools import islice
 from pathlib import Path
 from typing import TextIO
+from zoneinfo import available_timezones
 
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import Engine, Row
@@ -22,9 +24,10 @@ from sqlalchemy import Engine, Row
 from digest.config import CADENCES
 from digest.errors import DigestError
 from digest.mail import clean_name
+from digest.render import i18n
 from digest.store import subscribers as store
 
-EXPORT_COLUMNS = ("email", "name", "cadence", "status", "created_at")
+EXPORT_COLUMNS = ("email", "name", "cadence", "status", "created_at", "locale", "timezone")
 
 
 def normalize_email(raw: str) -> str:
@@ -43,30 +46,64 @@ def normalize_cadence(raw: str | None) -> str:
     return cadence
 
 
+def normalize_locale(raw: str | None) -> str | None:
+    """A language we have a catalog for (`es-MX` -> `es`); None when not given."""
+    return i18n.normalize_locale(raw) if (raw or "").strip() else None
+
+
+def normalize_timezone(raw: str | None) -> str | None:
+    """An IANA zone name as the tz database spells it (`Europe/Berlin`); None when not given."""
+    value = (raw or "").strip()
+    if not value:
+        return None
+    if value not in _zone_names():
+        raise ValueError(f"unknown IANA time zone {value!r} (e.g. Europe/Berlin, America/Chicago)")
+    return value
+
+
+@lru_cache(maxsize=1)
+def _zone_names() -> frozenset[str]:
+    return frozenset(available_timezones())
+
+
 def add_subscriber(
-    engine: Engine, email: str, name: str | None, cadence: str, now: datetime, source: str = "cli"
+    engine: Engine,
+    email: str,
+    name: str | None,
+    cadence: str,
+    now: datetime,
+    source: str = "cli",
+    locale: str | None = None,
+    timezone: str | None = None,
 ) -> tuple[Row, str]:
     """Add, or re-activate and update an existing address. Returns the row and what happened:
-    'added', 'reactivated', 'updated' or 'unchanged'."""
+    'added', 'reactivated', 'updated' or 'unchanged'. `locale` and `timezone` change only when given."""
     try:
         email, cadence = normalize_email(email), normalize_cadence(cadence)
+        place = _place(locale, timezone)
     except ValueError as exc:
         raise DigestError(str(exc)) from None
     name = clean_name(name) or None
     with engine.begin() as connection:
         row = store.get_by_email(connection, email)
         if row is None:
-            subscriber_id = store.insert_subscriber(connection, email, name, cadence, source, now)
+            subscriber_id = store.insert_subscriber(connection, email, name, cadence, source, now, **place)
             action = "added"
         else:
             subscriber_id = row.id
-            changes = {"cadence": cadence, "status": "active", "bounce_count": 0}
+            changes = {"cadence": cadence, "status": "active", "bounce_count": 0, **place}
             if name:
                 changes["name"] = name
             action = _action(row, changes)
             if action != "unchanged":
                 store.set_fields(connection, subscriber_id, now, **changes)
         return store.get_by_id(connection, subscriber_id), action
+
+
+def _place(locale: str | None, timezone: str | None) -> dict[str, str]:
+    """The given ones of a subscriber's locale and time zone, validated."""
+    values = {"locale": normalize_locale(locale), "timezone": normalize_timezone(timezone)}
+    return {key: value for key, value in values.items() if value}
 
 
 def _action(row: Row, changes: dict) -> str:
@@ -110,6 +147,7 @@ class CSVRow:
     email: str
     name: str | None
     cadence: str
+    place: dict[str, str] = field(default_factory=dict)  # locale, timezone when the row has them
 
 
 def read_csv(handle: TextIO, report: ImportReport) -> Iterator[CSVRow]:
@@ -130,6 +168,7 @@ def read_csv(handle: TextIO, report: ImportReport) -> Iterator[CSVRow]:
                 normalize_email(record.get("email") or ""),
                 clean_name(record.get("name")) or None,
                 normalize_cadence(record.get("cadence")),
+                _place(record.get("locale"), record.get("timezone")),
             )
         except ValueError as exc:
             report.errors.append((start, str(exc)))
@@ -158,12 +197,12 @@ def import_csv(engine: Engine, path: Path, now: datetime, batch: int = 500) -> I
 def _apply(connection, row: CSVRow, report: ImportReport, now: datetime, source: str) -> None:
     existing = store.get_by_email(connection, row.email)
     if existing is None:
-        store.insert_subscriber(connection, row.email, row.name, row.cadence, source, now)
+        store.insert_subscriber(connection, row.email, row.name, row.cadence, source, now, **row.place)
         report.added += 1
     elif existing.status != "active":
         report.kept_unsubscribed += 1
     else:
-        changes = {"cadence": row.cadence, **({"name": row.name} if row.name else {})}
+        changes = {"cadence": row.cadence, **({"name": row.name} if row.name else {}), **row.place}
         if _action(existing, changes) == "unchanged":
             report.unchanged += 1
         else:
@@ -182,6 +221,8 @@ def as_dict(row: Row) -> dict:
         "name": row.name,
         "cadence": row.cadence,
         "status": row.status,
+        "locale": row.locale,
+        "timezone": row.timezone,
         "bounce_count": row.bounce_count,
         "source": row.source,
         "created_at": row.created_at,
@@ -195,6 +236,17 @@ def export_csv(engine: Engine, out: TextIO, cadence: str | None = None, status: 
     writer.writerow(EXPORT_COLUMNS)
     count = 0
     for row in list_subscribers(engine, cadence, status):
-        writer.writerow([row.email, row.name or "", row.cadence, row.status, row.created_at.isoformat()])
+        created = row.created_at.isoformat()
+        writer.writerow(
+            [
+                row.email,
+                row.name or "",
+                row.cadence,
+                row.status,
+                created,
+                row.locale or "",
+                row.timezone or "",
+            ]
+        )
         count += 1
     return count

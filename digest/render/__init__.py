@@ -38,13 +38,17 @@ class Parts:
     text: str
 
 
-def render_digest(settings: Settings, period: Period, items: Sequence[Item], now: datetime) -> RenderedDigest:
-    """`items` newest first, already in `period`. Pure: no database, no clock, no network."""
-    env = environment(settings.templates_dir)
+def render_digest(
+    settings: Settings, period: Period, items: Sequence[Item], now: datetime, lang: str | None = None
+) -> RenderedDigest:
+    """`items` newest first, already in `period`, in language `lang` (default DIGEST_LOCALE).
+    Pure: no database, no clock, no network."""
+    lang = lang or settings.locale
+    env = environment(settings.templates_dir, lang)
     placeholder = f"https://digest.invalid/u-{secrets.token_hex(12)}"
     limit = min(settings.item_limit, len(items))
     while True:
-        context = build_context(settings, period, items, placeholder, limit)
+        context = build_context(settings, period, items, placeholder, limit, lang)
         parts = render_parts(env, context)
         size = encoded_size(parts.html)
         if size <= HTML_BUDGET or limit <= 1:
@@ -59,6 +63,7 @@ def render_digest(settings: Settings, period: Period, items: Sequence[Item], now
         text=_personal(parts.text, placeholder),
         item_count=context.item_count,
         mjml=_personal(parts.mjml, placeholder),
+        locale=lang,
     )
 
 

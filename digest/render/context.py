@@ -13,6 +13,7 @@ Anything the search flags goes through the full cleaner, so the output is the sa
 
 from __future__ import annotations
 
+import gettext
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -21,8 +22,10 @@ from markupsafe import Markup
 
 from digest.config import Settings
 from digest.models import UNSUBSCRIBE_MARK, Item
-from digest.periods import Period, describe
+from digest.periods import Period
 from digest.render.colors import theme
+from digest.render.formats import item_date, number, period_words
+from digest.render.i18n import DEFAULT_LOCALE, text_direction, translations
 from digest.sources.clean import clean_text, html_to_text, safe_url, sanitize_html, single_line
 from digest.tokens import archive_url
 
@@ -48,6 +51,7 @@ class ItemView:
     url: str | None
     host: str | None
     date_iso: str
+    date_text: str  # as shown: the ISO date in English, the locale's long date elsewhere
     author: str | None
     paragraphs: tuple[str, ...]
     summary_html: Markup | None
@@ -62,6 +66,7 @@ class Section:
 @dataclass(frozen=True)
 class DigestContext:
     lang: str
+    dir: str  # "rtl" for Arabic and other right-to-left languages, else "ltr"
     name: str
     cadence: str
     period_key: str
@@ -93,8 +98,29 @@ def without_mark(text: str) -> str:
     return text
 
 
-def subject_for(settings: Settings, period: Period) -> str:
-    return single_line(f"{settings.name}: {describe(period)}")
+@dataclass(frozen=True)
+class Words:
+    """The fixed words of one language, for the strings built here rather than in a template."""
+
+    lang: str
+    catalog: gettext.NullTranslations
+
+    def gettext(self, message: str, **values: object) -> str:
+        return self.catalog.gettext(message) % values if values else self.catalog.gettext(message)
+
+    def ngettext(self, singular: str, plural: str, n: int) -> str:
+        """The plural form of `n` in this language, with `%(num)s` as the locale writes `n`."""
+        return self.catalog.ngettext(singular, plural, n) % {"num": number(n, self.lang)}
+
+
+def words_for(settings: Settings, lang: str) -> Words:
+    return Words(lang, translations(lang, settings.templates_dir))
+
+
+def subject_for(settings: Settings, period: Period, lang: str = DEFAULT_LOCALE) -> str:
+    words = words_for(settings, lang)
+    described = period_words(period, lang, words.catalog.gettext)
+    return single_line(words.gettext("%(name)s: %(period)s", name=settings.name, period=described))
 
 
 def build_context(
@@ -103,28 +129,30 @@ def build_context(
     items: Sequence[Item],
     unsubscribe_placeholder: str,
     limit: int | None = None,
+    lang: str = DEFAULT_LOCALE,
 ) -> DigestContext:
     """`items` newest first; the first `limit` (default settings.item_limit) are shown."""
     limit = settings.item_limit if limit is None else limit
     shown = items[:limit]
-    sections = _numbered(_sections(shown), settings)
-    words = describe(period)
+    words = words_for(settings, lang)
+    sections = _numbered(_sections(shown, words), settings, words)
     return DigestContext(
-        lang="en",
+        lang=lang,
+        dir=text_direction(lang),
         name=one_line(settings.name),
         cadence=period.cadence,
         period_key=period.key,
-        period_words=words,
-        subject=subject_for(settings, period),
-        preheader=_preheader(items),
-        intro=_intro(len(items), period.cadence),
+        period_words=period_words(period, lang, words.catalog.gettext),
+        subject=subject_for(settings, period, lang),
+        preheader=_preheader(items, words),
+        intro=_intro(len(items), period.cadence, words),
         sections=sections,
         item_count=len(items),
         shown_count=len(shown),
         more_count=len(items) - len(shown),
         archive_url=archive_url(settings.base_url, period.cadence, period.key),
         unsubscribe_url=unsubscribe_placeholder,
-        footer_text=single_line(settings.footer_text) or _default_footer(settings, period.cadence),
+        footer_text=single_line(settings.footer_text) or _default_footer(settings, period.cadence, words),
         postal_address=single_line(settings.postal_address) or None,
         logo_url=settings.logo_url,
         **theme(settings.brand_color),
@@ -154,9 +182,9 @@ def _loose_spaces(text: str) -> bool:
     return "  " in text or text.startswith(" ") or text.endswith(" ")
 
 
-def _item_view(item: Item, settings: Settings, number: int) -> ItemView:
+def _item_view(item: Item, settings: Settings, number: int, words: Words) -> ItemView:
     url = safe_url(without_mark(item.url or ""))
-    title = _shorten(without_mark(one_line(item.title)), TITLE_CHARS) or "(untitled)"
+    title = _shorten(without_mark(one_line(item.title)), TITLE_CHARS) or words.gettext("(untitled)")
     paragraphs, summary_html = _summary(item)
     published = item.published.astimezone(settings.timezone) if item.published else None
     return ItemView(
@@ -165,6 +193,7 @@ def _item_view(item: Item, settings: Settings, number: int) -> ItemView:
         url=url,
         host=_host(url),
         date_iso=published.date().isoformat() if published else "",
+        date_text=item_date(published.date(), words.lang) if published else "",
         author=without_mark(one_line(item.author)) or None,
         paragraphs=paragraphs,
         summary_html=summary_html,
@@ -216,21 +245,24 @@ def _host(url: str | None) -> str | None:
     return host.lower().removeprefix("www.") or None
 
 
-def _numbered(groups: list[tuple[str | None, list[Item]]], settings: Settings) -> tuple[Section, ...]:
+def _numbered(
+    groups: list[tuple[str | None, list[Item]]], settings: Settings, words: Words
+) -> tuple[Section, ...]:
     """Item views, their links numbered in reading order across sections for the text part's list."""
     sections, number = [], 0
     for title, items in groups:
         views = []
         for item in items:
-            view = _item_view(item, settings, number + 1)
+            view = _item_view(item, settings, number + 1, words)
             number += 1 if view.url else 0
             views.append(view)
         sections.append(Section(title, tuple(views)))
     return tuple(sections)
 
 
-def _sections(items: Sequence[Item]) -> list[tuple[str | None, list[Item]]]:
-    """Sections in order of their newest item, names compared without case; uncategorized last."""
+def _sections(items: Sequence[Item], words: Words) -> list[tuple[str | None, list[Item]]]:
+    """Sections in order of their newest item, names compared without case; uncategorized last
+    (under the translated 'Other'; a category of the items' own is never translated)."""
     names = [without_mark(one_line(i.category)) or None for i in items]
     if not any(names):
         return [(None, list(items))] if items else []
@@ -239,23 +271,30 @@ def _sections(items: Sequence[Item]) -> list[tuple[str | None, list[Item]]]:
         title = name or OTHER
         groups.setdefault(title.casefold(), (title, []))[1].append(item)
     other = groups.pop(OTHER.casefold(), None)
+    if other:
+        other = (words.gettext("Other"), other[1]) if other[0] == OTHER else other
     return [*groups.values(), *([other] if other else [])]
 
 
-def _preheader(items: Sequence[Item]) -> str:
+def _preheader(items: Sequence[Item], words: Words) -> str:
     titles = [without_mark(one_line(i.title)) for i in items[:3]]
-    text = f"{_count(len(items))}: " + " · ".join(t for t in titles if t)
+    count = words.ngettext("%(num)s article", "%(num)s articles", len(items))
+    text = words.gettext("%(count)s: %(titles)s", count=count, titles=" · ".join(t for t in titles if t))
     return _shorten(text, PREHEADER_CHARS)
 
 
-def _count(n: int) -> str:
-    return f"{n} article" if n == 1 else f"{n} articles"
+def _intro(n: int, cadence: str, words: Words) -> str:
+    if cadence == "weekly":
+        return words.ngettext("%(num)s article this week.", "%(num)s articles this week.", n)
+    return words.ngettext("%(num)s article this month.", "%(num)s articles this month.", n)
 
 
-def _intro(n: int, cadence: str) -> str:
-    return f"{_count(n)} this {'week' if cadence == 'weekly' else 'month'}."
-
-
-def _default_footer(settings: Settings, cadence: str) -> str:
+def _default_footer(settings: Settings, cadence: str, words: Words) -> str:
     name = one_line(settings.name)
-    return f"You get this email because you subscribed to the {cadence} edition of {name}."
+    if cadence == "weekly":
+        return words.gettext(
+            "You get this email because you subscribed to the weekly edition of %(name)s.", name=name
+        )
+    return words.gettext(
+        "You get this email because you subscribed to the monthly edition of %(name)s.", name=name
+    )

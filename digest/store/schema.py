@@ -90,6 +90,8 @@ subscribers = Table(
     Column("bounce_count", Integer, nullable=False, default=0),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
+    Column("locale", String(16)),  # language code (`es`); NULL: DIGEST_LOCALE
+    Column("timezone", String(64)),  # IANA zone; NULL: DIGEST_TIMEZONE
     Index("ix_subscribers_cadence_status", "cadence", "status"),
 )
 
@@ -170,5 +172,13 @@ def _scheduler_v3(connection) -> None:
     metadata.create_all(connection, tables=[scheduler_lock, scheduler_jobs])
 
 
+def _subscriber_locale_and_timezone(connection) -> None:
+    """Each reader's language and time zone; NULL (every existing row) means the organizer's."""
+    columns = {c["name"] for c in inspect(connection).get_columns("subscribers")}
+    for name, kind in (("locale", "VARCHAR(16)"), ("timezone", "VARCHAR(64)")):
+        if name not in columns:  # a store created by v1 from the current table has them already
+            connection.execute(text(f"ALTER TABLE subscribers ADD COLUMN {name} {kind}"))
+
+
 # Append only: each entry upgrades an existing database by one version, in one transaction.
-MIGRATIONS = [_create_v1, _subscriber_email_key_v2, _scheduler_v3]
+MIGRATIONS = [_create_v1, _subscriber_email_key_v2, _scheduler_v3, _subscriber_locale_and_timezone]

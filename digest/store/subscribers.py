@@ -23,10 +23,18 @@ def get_by_email(connection: Connection, email: str) -> Row | None:
 
 
 def insert_subscriber(
-    connection: Connection, email: str, name: str | None, cadence: str, source: str, now: datetime
+    connection: Connection,
+    email: str,
+    name: str | None,
+    cadence: str,
+    source: str,
+    now: datetime,
+    **extra: str | None,
 ) -> int:
+    """`extra`: optional columns (`locale`, `timezone`)."""
     result = connection.execute(
         insert(subscribers).values(
+            **extra,
             email=email,
             email_key=email.lower(),
             name=name,

@@ -22,6 +22,7 @@ from starlette.responses import HTMLResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from digest.errors import DigestError
+from digest.render.i18n import N_
 
 log = logging.getLogger("digest.web")
 
@@ -41,13 +42,14 @@ BASE_HEADERS = {
     "permissions-policy": "camera=(), microphone=(), geolocation=(), interest-cohort=()",
 }
 
+# Shown through the error page's `_()`, in the reader's language.
 STATUS_TEXT = {
-    400: ("Bad request", "The request could not be understood."),
-    403: ("Not allowed", "This request is not allowed."),
-    404: ("Not found", "There is nothing at this address."),
-    405: ("Method not allowed", "This address does not accept that kind of request."),
-    413: ("Too large", "The request was too large."),
-    500: ("Something went wrong", "The server had a problem. Please try again in a moment."),
+    400: (N_("Bad request"), N_("The request could not be understood.")),
+    403: (N_("Not allowed"), N_("This request is not allowed.")),
+    404: (N_("Not found"), N_("There is nothing at this address.")),
+    405: (N_("Method not allowed"), N_("This address does not accept that kind of request.")),
+    413: (N_("Too large"), N_("The request was too large.")),
+    500: (N_("Something went wrong"), N_("The server had a problem. Please try again in a moment.")),
 }
 
 
@@ -83,20 +85,26 @@ class SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
-def template_environment(overrides: Path | None = None) -> Environment:
-    """Autoescaping Jinja2: the user's override folder first, then the built-in templates."""
+def template_environment(overrides: Path | None = None, lang: str = "en") -> Environment:
+    """Autoescaping Jinja2: the user's override folder first, then the built-in templates; its
+    `_()` and `ngettext` speak `lang`."""
     import digest.templates
+    from digest.render.i18n import translations
+    from digest.render.templates import install_language
 
     loaders: list = [FileSystemLoader(str(Path(digest.templates.__file__).parent))]
     if overrides is not None:
         loaders.insert(0, FileSystemLoader(str(overrides)))
-    return Environment(
+    env = Environment(
         loader=ChoiceLoader(loaders),
         autoescape=True,
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
+        extensions=["jinja2.ext.i18n"],
     )
+    install_language(env, lang, translations(lang, overrides))
+    return env
 
 
 def plain_error_page(status: int, title: str, message: str) -> str:

@@ -22,6 +22,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from urllib.parse import parse_qsl, urlsplit
 
+from jinja2 import Environment
 from sqlalchemy import Engine, text
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -33,7 +34,9 @@ from starlette.types import ASGIApp
 
 from digest.config import Settings
 from digest.models import UNSUBSCRIBE_MARK
-from digest.periods import CADENCES, describe, parse_period
+from digest.periods import CADENCES, parse_period
+from digest.render.formats import period_words
+from digest.render.i18n import N_, negotiate, text_direction, translations
 from digest.store import digests as digest_store
 from digest.tokens import read_token
 from digest.web import subscription
@@ -50,9 +53,9 @@ ARCHIVE_CSP = (
 )
 
 NOTICES = {
-    "weekly": "Saved: you will get the weekly digest.",
-    "monthly": "Saved: you will get the monthly digest.",
-    "resubscribed": "Welcome back: you are subscribed again.",
+    "weekly": N_("Saved: you will get the weekly digest."),
+    "monthly": N_("Saved: you will get the monthly digest."),
+    "resubscribed": N_("Welcome back: you are subscribed again."),
 }
 
 
@@ -69,36 +72,57 @@ class PublicSite:
         self.secret: str = settings.secret_key or ""
         self.engine = engine
         self.clock = clock
-        self.templates = template_environment(settings.templates_dir)
+        self.templates = template_environment(settings.templates_dir, settings.locale)
+        self.languages: dict[str, Environment] = {settings.locale: self.templates}
         # Links in pages start with the path of DIGEST_BASE_URL, for a proxy that serves us under a prefix.
         self.root = urlsplit(settings.base_url).path.rstrip("/")
 
-    def page(self, name: str, status_code: int = 200, **context) -> HTMLResponse:
-        body = self.templates.get_template(f"web/{name}").render(
-            site_name=self.settings.name,
-            postal_address=self.settings.postal_address,
-            root=self.root,
-            **context,
+    def page(self, name: str, status_code: int = 200, lang: str | None = None, **context) -> HTMLResponse:
+        """A page in `lang` (the subscriber's or the browser's language, else DIGEST_LOCALE)."""
+        lang = lang or self.settings.locale
+        body = (
+            self.environment(lang)
+            .get_template(f"web/{name}")
+            .render(
+                site_name=self.settings.name,
+                postal_address=self.settings.postal_address,
+                root=self.root,
+                dir=text_direction(lang),
+                **context,
+            )
         )
-        return HTMLResponse(body, status_code=status_code, headers={"cache-control": "no-store"})
+        headers = {"cache-control": "no-store", "content-language": lang, "vary": "Accept-Language"}
+        return HTMLResponse(body, status_code=status_code, headers=headers)
+
+    def environment(self, lang: str) -> Environment:
+        if lang not in self.languages:
+            self.languages[lang] = template_environment(self.settings.templates_dir, lang)
+        return self.languages[lang]
+
+    def reader_language(self, request: Request) -> str:
+        return negotiate(request.headers.get("accept-language"), self.settings.locale)
 
     def error_page(self, request: Request, status: int, title: str, message: str) -> Response:
-        return self.page("error.html", status, title=title, message=message, status=status)
+        lang = self.reader_language(request)
+        return self.page("error.html", status, lang, title=title, message=message, status=status)
 
     # --- personal links -------------------------------------------------------------------------
 
     def subscriber_id(self, request: Request) -> int:
         subscriber_id = read_token(self.secret, request.path_params["token"])
         if subscriber_id is None:
-            raise HTTPException(404, "This link is not valid. Please use the link in your latest email.")
+            raise HTTPException(404, N_("This link is not valid. Please use the link in your latest email."))
         return subscriber_id
 
-    def manage_page(self, sub: subscription.Subscription | None, notice: str | None = None) -> Response:
+    def manage_page(
+        self, request: Request, sub: subscription.Subscription | None, notice: str | None = None
+    ) -> Response:
         if sub is None:
-            raise HTTPException(404, "We have no subscription for this link. It may have been deleted.")
+            raise HTTPException(404, N_("We have no subscription for this link. It may have been deleted."))
         nonce = subscription.form_nonce(self.secret, sub.id)
         return self.page(
             "manage.html",
+            sub.locale or self.reader_language(request),
             sub=sub,
             nonce=nonce,
             notice=NOTICES.get(notice or ""),
@@ -110,7 +134,8 @@ class PublicSite:
 
     async def show(self, request: Request) -> Response:
         subscriber_id = self.subscriber_id(request)
-        return self.manage_page(await run_in_threadpool(subscription.load, self.engine, subscriber_id))
+        sub = await run_in_threadpool(subscription.load, self.engine, subscriber_id)
+        return self.manage_page(request, sub)
 
     async def act(self, request: Request) -> Response:
         subscriber_id = self.subscriber_id(request)
@@ -118,34 +143,36 @@ class PublicSite:
         action = form.get("action", "")
         if action not in ("cadence", "resubscribe"):
             sub = await run_in_threadpool(subscription.unsubscribe, self.engine, subscriber_id, self.clock())
-            return self.manage_page(sub, "unsubscribed")
+            return self.manage_page(request, sub, "unsubscribed")
         self.check_form(request, form, subscriber_id)
         cadence = form.get("cadence", "")
         if cadence not in CADENCES:
-            raise HTTPException(400, "Please choose weekly or monthly.")
+            raise HTTPException(400, N_("Please choose weekly or monthly."))
         change = subscription.set_cadence if action == "cadence" else subscription.resubscribe
         sub = await run_in_threadpool(change, self.engine, subscriber_id, cadence, self.clock())
-        return self.manage_page(sub, cadence if action == "cadence" else "resubscribed")
+        return self.manage_page(request, sub, cadence if action == "cadence" else "resubscribed")
 
     def check_form(self, request: Request, form: dict[str, str], subscriber_id: int) -> None:
         origin = request.headers.get("origin")
         if origin and origin != "null" and origin != _origin(self.settings.base_url):
-            raise HTTPException(403, "This form was sent from another site.")
+            raise HTTPException(403, N_("This form was sent from another site."))
         if not subscription.nonce_is_valid(self.secret, form.get("nonce", ""), subscriber_id):
-            raise HTTPException(400, "This form has expired. Please reload the page and try again.")
+            raise HTTPException(400, N_("This form has expired. Please reload the page and try again."))
 
     # --- archive --------------------------------------------------------------------------------
 
     async def archive(self, request: Request) -> Response:
         rows = await run_in_threadpool(self._public_digests)
-        entries = [(row, self._describe(row.cadence, row.period)) for row in rows]
-        return self.page("archive.html", entries=entries)
+        lang = self.reader_language(request)
+        entries = [(row, self._describe(row.cadence, row.period, lang)) for row in rows]
+        return self.page("archive.html", lang, entries=entries)
 
-    def _describe(self, cadence: str, period: str) -> str:
+    def _describe(self, cadence: str, period: str, lang: str) -> str:
         try:
-            return describe(parse_period(cadence, period, self.settings.timezone))
+            parsed = parse_period(cadence, period, self.settings.timezone)
         except ValueError:
             return period
+        return period_words(parsed, lang, translations(lang, self.settings.templates_dir).gettext)
 
     def _public_digests(self) -> list:
         with self.engine.connect() as connection:
@@ -155,7 +182,7 @@ class PublicSite:
         cadence, period = request.path_params["cadence"], request.path_params["period"]
         row = await run_in_threadpool(self._public_digest, cadence, period)
         if row is None:
-            raise HTTPException(404, "There is no sent digest for this period.")
+            raise HTTPException(404, N_("There is no sent digest for this period."))
         html = row.html.replace(UNSUBSCRIBE_MARK, f"{self.settings.base_url}/unsubscribe")
         return HTMLResponse(html, headers={"content-security-policy": ARCHIVE_CSP})
 
@@ -169,7 +196,8 @@ class PublicSite:
     # --- the rest -------------------------------------------------------------------------------
 
     async def how_to_leave(self, request: Request) -> Response:
-        return self.page("how-to-unsubscribe.html", mailto=self.settings.unsubscribe_mailto)
+        lang = self.reader_language(request)
+        return self.page("how-to-unsubscribe.html", lang, mailto=self.settings.unsubscribe_mailto)
 
     async def stylesheet(self, request: Request) -> Response:
         css = self.templates.get_template("web/site.css").render(brand=self.settings.brand_color)

@@ -28,6 +28,7 @@ class Subscription:
     masked_email: str
     cadence: str
     status: str
+    locale: str | None = None  # their own language; None: the browser's, else DIGEST_LOCALE
 
     @property
     def active(self) -> bool:
@@ -45,7 +46,7 @@ def mask_email(email: str) -> str:
 def _view(row) -> Subscription | None:
     if row is None:
         return None
-    return Subscription(row.id, mask_email(row.email), row.cadence, row.status)
+    return Subscription(row.id, mask_email(row.email), row.cadence, row.status, row.locale)
 
 
 def load(engine: Engine, subscriber_id: int) -> Subscription | None:

@@ -1,0 +1,66 @@
+"""Dates, period names and numbers in the reader's language (Babel, CLDR data); pure functions.
+
+English keeps the words digest has always printed ('Week 45 · 6–12 November 2023'): its golden
+files and its readers' mails do not change. Every other language takes CLDR's own patterns, with
+months written out in words ('6–12 de noviembre de 2023', '6–12 نوفمبر 2023').
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import date
+from functools import lru_cache
+
+from babel import Locale
+from babel.dates import format_date, format_skeleton, parse_pattern
+from babel.numbers import format_decimal
+
+from digest.periods import Period, describe
+
+ENGLISH = "en"
+_SHORT_MONTH = re.compile(r"(?<!M)MMM(?!M)")
+# Which field differs decides the interval pattern, as in CLDR: year, then month, then day.
+_FIELDS = (("y", lambda d: d.year), ("M", lambda d: d.month), ("d", lambda d: d.day))
+
+
+def period_words(period: Period, lang: str, gettext: Callable[[str], str]) -> str:
+    """The period for a header: 'Semana 45 · 6–12 de noviembre de 2023', 'Noviembre de 2023'."""
+    if lang == ENGLISH:
+        return describe(period)
+    if period.cadence == "monthly":
+        return _capitalized(format_skeleton("yMMMM", period.first_day, locale=lang))
+    week = int(period.key.split("-W")[1])
+    span = day_span(period.first_day, period.last_day, lang)
+    return gettext("Week %(number)s · %(span)s") % {"number": number(week, lang), "span": span}
+
+
+def day_span(first: date, last: date, lang: str) -> str:
+    """From `first` to `last` with the month in words, in the locale's own interval pattern."""
+    formats = Locale.parse(lang).interval_formats
+    skeleton = "yMMMMd" if "yMMMMd" in formats else "yMMMd"
+    for field, value in _FIELDS:
+        if field in formats[skeleton] and value(first) != value(last):
+            start, end = formats[skeleton][field]
+            return _apply(start, first, lang) + _apply(end, last, lang)
+    return format_date(last, "long", locale=lang)
+
+
+def _apply(pattern: str, day: date, lang: str) -> str:
+    return parse_pattern(_SHORT_MONTH.sub("MMMM", pattern)).apply(day, Locale.parse(lang))
+
+
+def item_date(day: date, lang: str) -> str:
+    """An item's date as shown: ISO 8601 in English (unchanged), the locale's long date elsewhere."""
+    return day.isoformat() if lang == ENGLISH else format_date(day, "long", locale=lang)
+
+
+@lru_cache(maxsize=4096)
+def number(value: int, lang: str) -> str:
+    """1234 -> '1,234' (en), '1.234' (de, es), '1 234' (fr): CLDR's grouping, Latin digits."""
+    return format_decimal(value, locale=lang)
+
+
+def _capitalized(text: str) -> str:
+    """A header starts with a capital in the languages that have them ('noviembre' -> 'Noviembre')."""
+    return text[:1].upper() + text[1:]

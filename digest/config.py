@@ -87,7 +87,7 @@ def _choice(*choices: str) -> Callable[[str], str]:
 
 
 def _locale(value: str) -> str:
-    from digest.render.i18n import normalize_locale
+    from digest.locales import normalize_locale
 
     return normalize_locale(value)
 

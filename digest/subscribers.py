@@ -21,10 +21,10 @@ from zoneinfo import available_timezones
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import Engine, Row
 
+from digest import locales
 from digest.config import CADENCES
 from digest.errors import DigestError
 from digest.mail import clean_name
-from digest.render import i18n
 from digest.store import subscribers as store
 
 EXPORT_COLUMNS = ("email", "name", "cadence", "status", "created_at", "locale", "timezone")
@@ -48,7 +48,7 @@ def normalize_cadence(raw: str | None) -> str:
 
 def normalize_locale(raw: str | None) -> str | None:
     """A language we have a catalog for (`es-MX` -> `es`); None when not given."""
-    return i18n.normalize_locale(raw) if (raw or "").strip() else None
+    return locales.normalize_locale(raw) if (raw or "").strip() else None
 
 
 def normalize_timezone(raw: str | None) -> str | None:

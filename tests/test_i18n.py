@@ -15,10 +15,11 @@ from babel.messages.pofile import read_po
 
 from digest.config import load_settings
 from digest.errors import ConfigError
+from digest.locales import available_locales, negotiate, normalize_locale
 from digest.periods import parse_period
 from digest.render import render_digest
 from digest.render.formats import day_span, period_words
-from digest.render.i18n import available_locales, catalog_files, negotiate, normalize_locale, translations
+from digest.render.i18n import catalog_files, translations
 from tests.test_render import NOW, WEEK, render_seed, sample_settings, seed_items
 
 REPO = Path(__file__).resolve().parent.parent
@@ -31,12 +32,32 @@ def source_messages() -> dict[str, tuple[str, ...]]:
     with (REPO / "babel.cfg").open() as handle:
         method_map, options_map = parse_mapping_cfg(handle)
     found: dict[str, tuple[str, ...]] = {}
-    for _file, _line, message, _comments, _context in extract_from_dir(
-        str(REPO), method_map, options_map
-    ):
+    for _file, _line, message, _comments, _context in extract_from_dir(str(REPO), method_map, options_map):
         ids = message if isinstance(message, tuple) else (message,)
         found[ids[0]] = tuple(i for i in ids if i)
     return found
+
+
+def catalog_problems(path: Path, wanted: dict[str, tuple[str, ...]]) -> list[str]:
+    """What a catalog lacks: a string, a translation, a plural form; or a placeholder it invents."""
+    with path.open("rb") as handle:
+        catalog = read_po(handle)
+    problems = []
+    for msgid, ids in wanted.items():
+        message = catalog.get(ids if len(ids) > 1 else msgid)
+        if message is None:
+            problems.append(f"missing: {msgid!r}")
+            continue
+        strings = message.string if isinstance(message.string, tuple) else (message.string,)
+        if message.fuzzy or not all(strings):
+            problems.append(f"untranslated or fuzzy: {msgid!r}")
+        if len(ids) > 1 and len(strings) != catalog.num_plurals:
+            problems.append(f"{len(strings)} plural forms, {catalog.num_plurals} needed: {msgid!r}")
+        named = set(re.findall(r"%\((\w+)\)s", " ".join(ids)))
+        for text in strings:
+            if not set(re.findall(r"%\((\w+)\)s", text)) <= named:
+                problems.append(f"unknown placeholder in the translation of {msgid!r}")
+    return problems
 
 
 def test_every_catalog_holds_every_string_of_the_code_and_templates_translated():
@@ -45,33 +66,20 @@ def test_every_catalog_holds_every_string_of_the_code_and_templates_translated()
     files = catalog_files()
     assert {path.parent.parent.name for path in files} >= REQUIRED
     for path in files:
-        with path.open("rb") as handle:
-            catalog = read_po(handle)
-        problems = []
-        for msgid, ids in wanted.items():
-            message = catalog.get(ids if len(ids) > 1 else msgid)
-            if message is None:
-                problems.append(f"missing: {msgid!r}")
-                continue
-            strings = message.string if isinstance(message.string, tuple) else (message.string,)
-            if message.fuzzy or not all(strings):
-                problems.append(f"untranslated or fuzzy: {msgid!r}")
-            if len(ids) > 1 and len(strings) != catalog.num_plurals:
-                problems.append(f"{len(strings)} plural forms, {catalog.num_plurals} needed: {msgid!r}")
-            named = set(re.findall(r"%\((\w+)\)s", " ".join(ids)))
-            for text in strings:
-                if not set(re.findall(r"%\((\w+)\)s", text)) <= named:
-                    problems.append(f"unknown placeholder in the translation of {msgid!r}")
+        problems = catalog_problems(path, wanted)
         assert not problems, f"{path.relative_to(REPO)}:\n" + "\n".join(problems)
 
 
-def test_catalog_test_notices_a_string_that_no_catalog_has(tmp_path):
-    """The check above reads the same sources `pybabel extract` does: a new template string shows."""
-    (tmp_path / "templates").mkdir()
-    (tmp_path / "templates" / "x.mjml").write_text('{{ _("A sentence nobody translated") }}')
-    method_map, options_map = parse_mapping_cfg(open(REPO / "babel.cfg"))
-    found = [m for _f, _l, m, _c, _x in extract_from_dir(str(tmp_path), method_map, options_map)]
-    assert found == ["A sentence nobody translated"]
+def test_the_completeness_check_catches_a_string_a_catalog_lacks(tmp_path):
+    wanted = source_messages()
+    spanish = (REPO / "templates/locale/es/LC_MESSAGES/digest.po").read_text()
+    entry = 'msgid "View this digest in your browser"\nmsgstr "Ver este resumen en el navegador"\n'
+    assert entry in spanish
+    broken = tmp_path / "digest.po"
+    broken.write_text(spanish.replace(entry, ""))
+    assert catalog_problems(broken, wanted) == ["missing: 'View this digest in your browser'"]
+    wanted["A sentence added to a template"] = ("A sentence added to a template",)
+    assert "missing: 'A sentence added to a template'" in catalog_problems(broken, wanted)
 
 
 def test_english_is_the_first_of_the_shipped_languages():

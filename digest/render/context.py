@@ -21,11 +21,12 @@ from dataclasses import dataclass
 from markupsafe import Markup
 
 from digest.config import Settings
+from digest.locales import DEFAULT_LOCALE, text_direction
 from digest.models import UNSUBSCRIBE_MARK, Item
 from digest.periods import Period
 from digest.render.colors import theme
 from digest.render.formats import item_date, number, period_words
-from digest.render.i18n import DEFAULT_LOCALE, text_direction, translations
+from digest.render.i18n import translations
 from digest.sources.clean import clean_text, html_to_text, safe_url, sanitize_html, single_line
 from digest.tokens import archive_url
 

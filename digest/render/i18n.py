@@ -17,78 +17,15 @@ import os
 from functools import lru_cache
 from pathlib import Path
 
-from babel import Locale, UnknownLocaleError
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
-DOMAIN = "digest"
-DEFAULT_LOCALE = "en"
-
-
-def catalog_dir(templates: Path) -> Path:
-    return templates / "locale"
-
-
-def _builtin_templates() -> Path:
-    from digest.render.templates import builtin_dir
-
-    return builtin_dir()
-
-
-def available_locales() -> tuple[str, ...]:
-    """Languages with a built-in catalog, English first."""
-    root = catalog_dir(_builtin_templates())
-    found = sorted(p.name for p in root.iterdir() if (p / "LC_MESSAGES" / f"{DOMAIN}.po").is_file())
-    return tuple(sorted(found, key=lambda lang: lang != DEFAULT_LOCALE))
-
-
-def normalize_locale(raw: str | None) -> str:
-    """`es`, `ES`, `es-MX`, `es_MX` -> `es`; ValueError (one line) for a language we have no catalog for."""
-    value = (raw or "").strip()
-    try:
-        language = Locale.parse(value.replace("-", "_")).language if value else ""
-    except (UnknownLocaleError, ValueError):
-        language = ""
-    locales = available_locales()
-    if language not in locales:
-        raise ValueError(f"unknown locale {value!r} (one of {', '.join(locales)})")
-    return language
-
-
-def negotiate(accept_language: str | None, default: str) -> str:
-    """The reader's language from an Accept-Language header (`es-MX,es;q=0.9,en;q=0.5`), among
-    those we have catalogs for; `default` when none matches or the header is unreadable."""
-    ranked = []
-    for position, part in enumerate((accept_language or "")[:1000].split(",")):
-        tag, _, params = part.strip().partition(";")
-        quality = params.strip().removeprefix("q=") if params.strip().startswith("q=") else "1"
-        try:
-            ranked.append((-float(quality), position, tag.strip()))
-        except ValueError:
-            continue
-    for weight, _, tag in sorted(ranked):
-        if weight >= 0:
-            break
-        try:
-            return normalize_locale(tag)
-        except ValueError:
-            continue
-    return default
-
-
-def N_(message: str) -> str:
-    """Marks a message for extraction where it is defined; it is translated where it is shown."""
-    return message
-
-
-def text_direction(lang: str) -> str:
-    """`rtl` for Arabic, Hebrew, Persian, ...; `ltr` otherwise (CLDR's character order)."""
-    return "rtl" if Locale.parse(lang).character_order == "right-to-left" else "ltr"
+from digest.locales import DOMAIN, builtin_templates, catalog_dir
 
 
 def translations(lang: str, override_dir: Path | None = None) -> gettext.NullTranslations:
     """The catalog of `lang`: the override folder's messages first, then the built-in ones."""
-    folders = [override_dir, _builtin_templates()] if override_dir else [_builtin_templates()]
+    folders = [override_dir, builtin_templates()] if override_dir else [builtin_templates()]
     chain: gettext.NullTranslations | None = None
     for folder in folders:
         po = catalog_dir(folder) / lang / "LC_MESSAGES" / f"{DOMAIN}.po"
@@ -134,5 +71,5 @@ def compile_po(po: Path) -> bytes:
 
 def catalog_files(templates: Path | None = None) -> list[Path]:
     """Every built-in (or `templates`') .po file, for the completeness test and the docs."""
-    root = catalog_dir(templates or _builtin_templates())
+    root = catalog_dir(templates or builtin_templates())
     return sorted(root.glob(f"*/LC_MESSAGES/{DOMAIN}.po")) if os.path.isdir(root) else []

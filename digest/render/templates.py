@@ -23,8 +23,9 @@ from typing import Any
 import jinja2
 
 from digest.errors import DigestError
+from digest.locales import DEFAULT_LOCALE
 from digest.render.formats import number
-from digest.render.i18n import DEFAULT_LOCALE, translations
+from digest.render.i18n import translations
 from digest.render.wrap import wrap
 
 

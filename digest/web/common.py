@@ -22,7 +22,7 @@ from starlette.responses import HTMLResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from digest.errors import DigestError
-from digest.render.i18n import N_
+from digest.locales import N_
 
 log = logging.getLogger("digest.web")
 

@@ -33,10 +33,11 @@ from starlette.routing import Route
 from starlette.types import ASGIApp
 
 from digest.config import Settings
+from digest.locales import N_, negotiate, text_direction
 from digest.models import UNSUBSCRIBE_MARK
 from digest.periods import CADENCES, parse_period
 from digest.render.formats import period_words
-from digest.render.i18n import N_, negotiate, text_direction, translations
+from digest.render.i18n import translations
 from digest.store import digests as digest_store
 from digest.tokens import read_token
 from digest.web import subscription

@@ -123,7 +123,7 @@ class PublicSite:
         nonce = subscription.form_nonce(self.secret, sub.id)
         return self.page(
             "manage.html",
-            sub.locale or self.reader_language(request),
+            lang=sub.locale or self.reader_language(request),
             sub=sub,
             nonce=nonce,
             notice=NOTICES.get(notice or ""),
@@ -166,7 +166,7 @@ class PublicSite:
         rows = await run_in_threadpool(self._public_digests)
         lang = self.reader_language(request)
         entries = [(row, self._describe(row.cadence, row.period, lang)) for row in rows]
-        return self.page("archive.html", lang, entries=entries)
+        return self.page("archive.html", lang=lang, entries=entries)
 
     def _describe(self, cadence: str, period: str, lang: str) -> str:
         try:
@@ -198,7 +198,7 @@ class PublicSite:
 
     async def how_to_leave(self, request: Request) -> Response:
         lang = self.reader_language(request)
-        return self.page("how-to-unsubscribe.html", lang, mailto=self.settings.unsubscribe_mailto)
+        return self.page("how-to-unsubscribe.html", lang=lang, mailto=self.settings.unsubscribe_mailto)
 
     async def stylesheet(self, request: Request) -> Response:
         css = self.templates.get_template("web/site.css").render(brand=self.settings.brand_color)

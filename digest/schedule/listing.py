@@ -12,10 +12,11 @@ from datetime import UTC, datetime
 from sqlalchemy import Column, Engine, Float, MetaData, String, Table, inspect, select
 
 from digest.config import Settings
-from digest.schedule import lock, state
+from digest.schedule import lock, state, zones
 from digest.schedule.policy import make_trigger, next_fire
 from digest.schedule.runs import CADENCES
 from digest.schedule.service import JOBSTORE_TABLE, job_id
+from digest.store import subscribers as subscriber_store
 
 _jobs_t = Table(JOBSTORE_TABLE, MetaData(), Column("id", String(191)), Column("next_run_time", Float(25)))
 
@@ -73,6 +74,21 @@ def _view(settings: Settings, engine: Engine, cadence: str, now: datetime, store
         row.last_run_at if row else None,
         row.last_duration if row else None,
     )
+
+
+def send_groups(settings: Settings, engine: Engine) -> list[zones.Group]:
+    """The groups a scheduler fires for now: per zone with DIGEST_SEND_LOCAL_TIME, else one per cadence."""
+    with engine.connect() as connection:
+        counts = subscriber_store.active_counts_by_zone(connection)
+    return zones.groups(counts, CADENCES, settings.timezone.key, settings.send_local_time)
+
+
+def plan_window(
+    settings: Settings, engine: Engine, start: datetime, end: datetime
+) -> list[zones.PlannedSend]:
+    """What the scheduler will send between `start` and `end`, with today's subscribers."""
+    crons = {cadence: settings.cron_for(cadence) for cadence in CADENCES}
+    return zones.plan_sends(send_groups(settings, engine), crons, settings.timezone, start, end)
 
 
 def _stored_next_runs(engine: Engine) -> dict[str, datetime]:

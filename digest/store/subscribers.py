@@ -95,6 +95,16 @@ def active_ids_after(connection: Connection, cadence: str, after_id: int, limit:
     return list(connection.execute(query))
 
 
+def active_counts_by_zone(connection: Connection) -> list[tuple[str, str | None, int]]:
+    """(cadence, time zone or None, active subscribers): the send groups of local-time delivery."""
+    query = (
+        select(subscribers.c.cadence, subscribers.c.timezone, func.count())
+        .where(subscribers.c.status == "active")
+        .group_by(subscribers.c.cadence, subscribers.c.timezone)
+    )
+    return [(cadence, zone, count) for cadence, zone, count in connection.execute(query)]
+
+
 def record_bounce(connection: Connection, subscriber_id: int, limit: int, now: datetime) -> bool:
     """Count a permanent failure; True when it made the subscriber `bounced`."""
     connection.execute(

@@ -71,6 +71,7 @@ def N_(message: str) -> str:
     return message
 
 
+@lru_cache(maxsize=64)
 def text_direction(lang: str) -> str:
     """`rtl` for Arabic, Hebrew, Persian, ...; `ltr` otherwise (CLDR's character order)."""
     return "rtl" if Locale.parse(lang).character_order == "right-to-left" else "ltr"

@@ -74,6 +74,7 @@ class RenderedDigest:
     item_count: int
     mjml: str = ""
     locale: str = "en"  # the language it is written in (render/i18n.py)
+    shown: int = 0  # items shown in full (the rest are "and N more")
 
 
 # The one personal part of a digest body. Render writes this marker wherever the recipient's

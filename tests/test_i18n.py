@@ -17,7 +17,7 @@ from digest.config import load_settings
 from digest.errors import ConfigError
 from digest.locales import available_locales, negotiate, normalize_locale
 from digest.periods import parse_period
-from digest.render import render_digest
+from digest.render import render_digest, render_languages
 from digest.render.formats import day_span, period_words
 from digest.render.i18n import catalog_files, translations
 from tests.test_render import NOW, WEEK, render_seed, sample_settings, seed_items
@@ -203,3 +203,12 @@ def test_left_to_right_digests_have_no_rtl_markup():
 def test_default_language_comes_from_digest_locale():
     settings = load_settings(environ={"DIGEST_LOCALE": "de", "DIGEST_NAME": "IMT News"}, env_file=None)
     assert "Diese Ausgabe im Browser ansehen" in render_digest(settings, WEEK, seed_items(), NOW).html
+
+
+def test_render_languages_renders_each_language_once_showing_the_same_items():
+    settings = sample_settings(item_limit=5)
+    renderings = render_languages(settings, WEEK, seed_items(), NOW, ["ar", "es", "ar", "en"])
+    assert list(renderings) == ["ar", "es", "en"]
+    assert {r.locale for r in renderings.values()} == {"ar", "es", "en"}
+    assert {r.shown for r in renderings.values()} == {5}
+    assert renderings["en"].text == render_seed(item_limit=5).text  # the same as rendering it alone

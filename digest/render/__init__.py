@@ -20,7 +20,7 @@ import jinja2
 from digest.config import Settings
 from digest.models import UNSUBSCRIBE_MARK, Item, RenderedDigest
 from digest.periods import Period
-from digest.render.context import DigestContext, build_context, without_mark
+from digest.render.context import DigestContext, build_context, without_mark, words_for
 from digest.render.html import compile_mjml, inline_css
 from digest.render.templates import environment, render
 
@@ -39,16 +39,23 @@ class Parts:
 
 
 def render_digest(
-    settings: Settings, period: Period, items: Sequence[Item], now: datetime, lang: str | None = None
+    settings: Settings,
+    period: Period,
+    items: Sequence[Item],
+    now: datetime,
+    lang: str | None = None,
+    limit: int | None = None,
 ) -> RenderedDigest:
-    """`items` newest first, already in `period`, in language `lang` (default DIGEST_LOCALE).
+    """`items` newest first, already in `period`, in language `lang` (default DIGEST_LOCALE), at most
+    `limit` of them shown (default DIGEST_ITEM_LIMIT; fewer when over Gmail's clip).
     Pure: no database, no clock, no network."""
     lang = lang or settings.locale
-    env = environment(settings.templates_dir, lang)
+    words = words_for(settings, lang)
+    env = environment(settings.templates_dir, lang, words.catalog)
     placeholder = f"https://digest.invalid/u-{secrets.token_hex(12)}"
-    limit = min(settings.item_limit, len(items))
+    limit = min(settings.item_limit if limit is None else limit, len(items))
     while True:
-        context = build_context(settings, period, items, placeholder, limit, lang)
+        context = build_context(settings, period, items, placeholder, limit, lang, words)
         parts = render_parts(env, context)
         size = encoded_size(parts.html)
         if size <= HTML_BUDGET or limit <= 1:
@@ -64,7 +71,22 @@ def render_digest(
         item_count=context.item_count,
         mjml=_personal(parts.mjml, placeholder),
         locale=lang,
+        shown=context.shown_count,
     )
+
+
+def render_languages(
+    settings: Settings, period: Period, items: Sequence[Item], now: datetime, langs: Sequence[str]
+) -> dict[str, RenderedDigest]:
+    """One rendering per language, for a send whose readers speak `langs`. Each language after the
+    first starts at the item count the first one fitted under Gmail's clip, so a long digest
+    searches for that count once rather than once per language (translations are about as long)."""
+    renderings: dict[str, RenderedDigest] = {}
+    limit = None
+    for lang in dict.fromkeys(langs):
+        renderings[lang] = render_digest(settings, period, items, now, lang, limit)
+        limit = renderings[lang].shown if limit is None else limit
+    return renderings
 
 
 def render_parts(env: jinja2.Environment, context: DigestContext) -> Parts:

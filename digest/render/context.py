@@ -17,6 +17,9 @@ import gettext
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date
+from functools import lru_cache
+from zoneinfo import ZoneInfo
 
 from markupsafe import Markup
 
@@ -118,8 +121,10 @@ def words_for(settings: Settings, lang: str) -> Words:
     return Words(lang, translations(lang, settings.templates_dir))
 
 
-def subject_for(settings: Settings, period: Period, lang: str = DEFAULT_LOCALE) -> str:
-    words = words_for(settings, lang)
+def subject_for(
+    settings: Settings, period: Period, lang: str = DEFAULT_LOCALE, words: Words | None = None
+) -> str:
+    words = words or words_for(settings, lang)
     described = period_words(period, lang, words.catalog.gettext)
     return single_line(words.gettext("%(name)s: %(period)s", name=settings.name, period=described))
 
@@ -131,11 +136,13 @@ def build_context(
     unsubscribe_placeholder: str,
     limit: int | None = None,
     lang: str = DEFAULT_LOCALE,
+    words: Words | None = None,
 ) -> DigestContext:
-    """`items` newest first; the first `limit` (default settings.item_limit) are shown."""
+    """`items` newest first; the first `limit` (default settings.item_limit) are shown, in `lang`
+    (`words`: its catalog, when the caller has it already)."""
     limit = settings.item_limit if limit is None else limit
     shown = items[:limit]
-    words = words_for(settings, lang)
+    words = words or words_for(settings, lang)
     sections = _numbered(_sections(shown, words), settings, words)
     return DigestContext(
         lang=lang,
@@ -144,7 +151,7 @@ def build_context(
         cadence=period.cadence,
         period_key=period.key,
         period_words=period_words(period, lang, words.catalog.gettext),
-        subject=subject_for(settings, period, lang),
+        subject=subject_for(settings, period, lang, words),
         preheader=_preheader(items, words),
         intro=_intro(len(items), period.cadence, words),
         sections=sections,
@@ -184,23 +191,33 @@ def _loose_spaces(text: str) -> bool:
 
 
 def _item_view(item: Item, settings: Settings, number: int, words: Words) -> ItemView:
-    url = safe_url(without_mark(item.url or ""))
-    title = _shorten(without_mark(one_line(item.title)), TITLE_CHARS) or words.gettext("(untitled)")
+    url, title, host, day, author = _item_parts(item, settings.timezone)
     paragraphs, summary_html = _summary(item)
-    published = item.published.astimezone(settings.timezone) if item.published else None
     return ItemView(
         number=number if url else 0,
-        title=title,
+        title=title or words.gettext("(untitled)"),
         url=url,
-        host=_host(url),
-        date_iso=published.date().isoformat() if published else "",
-        date_text=item_date(published.date(), words.lang) if published else "",
-        author=without_mark(one_line(item.author)) or None,
+        host=host,
+        date_iso=day.isoformat() if day else "",
+        date_text=item_date(day, words.lang) if day else "",
+        author=author,
         paragraphs=paragraphs,
         summary_html=summary_html,
     )
 
 
+@lru_cache(maxsize=2048)
+def _item_parts(item: Item, tz: ZoneInfo) -> tuple[str | None, str, str | None, date | None, str | None]:
+    """What an item shows in every language: (url, title, host, local date, author), cleaned."""
+    url = safe_url(without_mark(item.url or ""))
+    title = _shorten(without_mark(one_line(item.title)), TITLE_CHARS)
+    day = item.published.astimezone(tz).date() if item.published else None
+    return url, title, _host(url), day, without_mark(one_line(item.author)) or None
+
+
+# The same items are rendered once per language and again while fitting Gmail's clip: their
+# summaries (sanitizing, shortening) are the same every time, so they are worked out once.
+@lru_cache(maxsize=2048)
 def _summary(item: Item) -> tuple[tuple[str, ...], Markup | None]:
     """Sanitized HTML when the item has it and it is short; otherwise text paragraphs, shortened."""
     if item.summary_html:

@@ -37,10 +37,13 @@ def _autoescape(name: str | None) -> bool:
     return not (name or "").endswith(".txt")
 
 
-def environment(override_dir: Path | None, lang: str = DEFAULT_LOCALE) -> jinja2.Environment:
+def environment(
+    override_dir: Path | None, lang: str = DEFAULT_LOCALE, catalog: gettext.NullTranslations | None = None
+) -> jinja2.Environment:
     """Files in `override_dir` win by name; anything it lacks comes from the built-in theme.
-    `{{ _("...") }}` and `ngettext` in templates speak `lang` (render/i18n.py)."""
-    catalog = translations(lang, override_dir)
+    `{{ _("...") }}` and `ngettext` in templates speak `lang` (render/i18n.py), from `catalog`
+    when the caller has loaded it already."""
+    catalog = catalog or translations(lang, override_dir)
     return _environment(override_dir, _files_state(override_dir), lang, catalog)
 
 

@@ -12,9 +12,9 @@ from datetime import UTC, datetime
 from sqlalchemy import Column, Engine, Float, MetaData, String, Table, inspect, select
 
 from digest.config import Settings
+from digest.cron import make_trigger, next_fire
+from digest.periods import CADENCES
 from digest.schedule import lock, state, zones
-from digest.schedule.policy import make_trigger, next_fire
-from digest.schedule.runs import CADENCES
 from digest.schedule.service import JOBSTORE_TABLE, job_id
 from digest.store import subscribers as subscriber_store
 

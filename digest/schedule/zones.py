@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
+from digest.cron import fire_times, make_trigger
 from digest.periods import last_complete
-from digest.schedule.policy import fire_times, make_trigger
 
 SEPARATOR = "@"
 

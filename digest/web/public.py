@@ -18,8 +18,6 @@ Decisions, and why:
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import UTC, datetime
 from urllib.parse import parse_qsl, urlsplit
 
 from jinja2 import Environment
@@ -32,16 +30,19 @@ from starlette.responses import HTMLResponse, PlainTextResponse, RedirectRespons
 from starlette.routing import Route
 from starlette.types import ASGIApp
 
+from digest import subscribers
+from digest.clock import Clock, utc_now
 from digest.config import Settings
 from digest.locales import N_, negotiate, text_direction
 from digest.models import UNSUBSCRIBE_MARK
 from digest.periods import CADENCES, parse_period
 from digest.render.formats import period_words
 from digest.render.i18n import translations
+from digest.render.templates import environment
 from digest.store import digests as digest_store
 from digest.tokens import read_token
 from digest.web import subscription
-from digest.web.common import SecurityHeaders, error_handlers, run_app, template_environment
+from digest.web.common import SecurityHeaders, error_handlers, run_app
 
 PUBLIC_STATUSES = ("sending", "sent")
 TOKEN_IN_PATH = r"(/unsubscribe/)[^/?\s]+"
@@ -60,21 +61,15 @@ NOTICES = {
 }
 
 
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
 class PublicSite:
     """The endpoints, holding what they share: settings, the engine, the templates and a clock."""
 
-    def __init__(self, settings: Settings, engine: Engine, clock: Callable[[], datetime] = utcnow) -> None:
+    def __init__(self, settings: Settings, engine: Engine, clock: Clock = utc_now) -> None:
         settings.require("secret_key", purpose="serve")
         self.settings = settings
         self.secret: str = settings.secret_key or ""
         self.engine = engine
         self.clock = clock
-        self.templates = template_environment(settings.templates_dir, settings.locale)
-        self.languages: dict[str, Environment] = {settings.locale: self.templates}
         # Links in pages start with the path of DIGEST_BASE_URL, for a proxy that serves us under a prefix.
         self.root = urlsplit(settings.base_url).path.rstrip("/")
 
@@ -82,7 +77,7 @@ class PublicSite:
         """A page in `lang` (the subscriber's or the browser's language, else DIGEST_LOCALE)."""
         lang = lang or self.settings.locale
         body = (
-            self.environment(lang)
+            self.templates(lang)
             .get_template(f"web/{name}")
             .render(
                 site_name=self.settings.name,
@@ -95,10 +90,9 @@ class PublicSite:
         headers = {"cache-control": "no-store", "content-language": lang, "vary": "Accept-Language"}
         return HTMLResponse(body, status_code=status_code, headers=headers)
 
-    def environment(self, lang: str) -> Environment:
-        if lang not in self.languages:
-            self.languages[lang] = template_environment(self.settings.templates_dir, lang)
-        return self.languages[lang]
+    def templates(self, lang: str | None = None) -> Environment:
+        """Per request, so a page edited in DIGEST_TEMPLATES_DIR shows without a restart."""
+        return environment(self.settings.templates_dir, lang or self.settings.locale)
 
     def reader_language(self, request: Request) -> str:
         return negotiate(request.headers.get("accept-language"), self.settings.locale)
@@ -116,7 +110,7 @@ class PublicSite:
         return subscriber_id
 
     def manage_page(
-        self, request: Request, sub: subscription.Subscription | None, notice: str | None = None
+        self, request: Request, sub: subscribers.Subscription | None, notice: str | None = None
     ) -> Response:
         if sub is None:
             raise HTTPException(404, N_("We have no subscription for this link. It may have been deleted."))
@@ -135,7 +129,7 @@ class PublicSite:
 
     async def show(self, request: Request) -> Response:
         subscriber_id = self.subscriber_id(request)
-        sub = await run_in_threadpool(subscription.load, self.engine, subscriber_id)
+        sub = await run_in_threadpool(subscribers.subscription, self.engine, subscriber_id)
         return self.manage_page(request, sub)
 
     async def act(self, request: Request) -> Response:
@@ -143,13 +137,13 @@ class PublicSite:
         form = await read_form(request)
         action = form.get("action", "")
         if action not in ("cadence", "resubscribe"):
-            sub = await run_in_threadpool(subscription.unsubscribe, self.engine, subscriber_id, self.clock())
+            sub = await run_in_threadpool(subscribers.unsubscribe, self.engine, subscriber_id, self.clock())
             return self.manage_page(request, sub, "unsubscribed")
         self.check_form(request, form, subscriber_id)
         cadence = form.get("cadence", "")
         if cadence not in CADENCES:
             raise HTTPException(400, N_("Please choose weekly or monthly."))
-        change = subscription.set_cadence if action == "cadence" else subscription.resubscribe
+        change = subscribers.set_cadence if action == "cadence" else subscribers.resubscribe
         sub = await run_in_threadpool(change, self.engine, subscriber_id, cadence, self.clock())
         return self.manage_page(request, sub, cadence if action == "cadence" else "resubscribed")
 
@@ -201,7 +195,7 @@ class PublicSite:
         return self.page("how-to-unsubscribe.html", lang=lang, mailto=self.settings.unsubscribe_mailto)
 
     async def stylesheet(self, request: Request) -> Response:
-        css = self.templates.get_template("web/site.css").render(brand=self.settings.brand_color)
+        css = self.templates().get_template("web/site.css").render(brand=self.settings.brand_color)
         return Response(css, media_type="text/css", headers={"cache-control": "public, max-age=3600"})
 
     async def health(self, request: Request) -> Response:
@@ -242,7 +236,7 @@ def _origin(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}"
 
 
-def create_app(settings: Settings, engine: Engine, clock: Callable[[], datetime] = utcnow) -> ASGIApp:
+def create_app(settings: Settings, engine: Engine, clock: Clock = utc_now) -> ASGIApp:
     site = PublicSite(settings, engine, clock)
     app = Starlette(
         routes=site.routes(),

@@ -19,9 +19,10 @@ from digest.errors import EmptyPeriodError
 from digest.mail import sample_message
 from digest.models import Item, RenderedDigest, StoredDigest
 from digest.periods import Period, period_of
-from digest.render import render_digest
+from digest.render import render_digest, render_languages
 from digest.store.digests import get_digest, save_digest
 from digest.store.items import items_between, published_times
+from digest.store.subscribers import active_locales
 
 
 def period_items(engine: Engine, period: Period) -> list[Item]:
@@ -59,6 +60,22 @@ def stored_digest(
     stored = _load(engine, cadence, period)
     assert stored is not None
     return stored
+
+
+def renderings(
+    settings: Settings, engine: Engine, digest: StoredDigest, period: Period, now: datetime
+) -> dict[str, RenderedDigest]:
+    """The digest in every other language its cadence's readers speak, rendered once per language
+    (never per reader) from the period's items; the stored digest is DIGEST_LOCALE's."""
+    with engine.connect() as connection:
+        wanted = active_locales(connection, digest.rendered.cadence)
+    others = sorted(lang for lang in wanted if lang and lang != settings.locale)
+    if not others:
+        return {}
+    items = period_items(engine, period)
+    if not items:
+        return {}
+    return render_languages(settings, period, items, now, others)
 
 
 def current_digest(

@@ -102,6 +102,7 @@ class Claimed:
     email: str
     name: str | None
     attempts: int
+    locale: str | None = None  # their own language; None: DIGEST_LOCALE
 
 
 @dataclass(frozen=True)

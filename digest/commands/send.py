@@ -46,10 +46,13 @@ def send(cadence: str, period, dry_run: bool, to: str | None) -> None:
         return
     config.require("from_addr", "secret_key", purpose="digest send")
     digest = compose.stored_digest(config, engine(), cadence, period, when)
+    languages = compose.renderings(config, engine(), digest, period, when)
     stop = threading.Event()
     with stop_on_signals(stop), _progress() as progress:
         try:
-            report = sending.send_period(config, engine(), digest, when, stop_event=stop, progress=progress)
+            report = sending.send_period(
+                config, engine(), digest, when, stop_event=stop, progress=progress, renderings=languages
+            )
         except sending.SendAborted as exc:
             if exc.report:
                 _summary(exc.report)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Column, Engine, Float, MetaData, String, Table, inspect, select
 
@@ -57,15 +58,20 @@ def list_jobs(settings: Settings, engine: Engine, now: datetime) -> Listing:
     current = lock.holder(engine)
     running = current if current is not None and not current.is_stale(now) else None
     stored = _stored_next_runs(engine) if running else {}
-    return Listing(running, [_view(settings, engine, cadence, now, stored) for cadence in CADENCES])
+    names = [
+        zones.schedule_name(g.cadence, g.timezone, settings.timezone.key)
+        for g in send_groups(settings, engine)
+    ]
+    return Listing(running, [_view(settings, engine, name, now, stored) for name in names])
 
 
-def _view(settings: Settings, engine: Engine, cadence: str, now: datetime, stored: dict) -> JobView:
-    tz = settings.timezone
-    next_run = stored.get(job_id(cadence)) or next_fire(make_trigger(settings.cron_for(cadence), tz), now)
-    row = state.get(engine, cadence)
+def _view(settings: Settings, engine: Engine, name: str, now: datetime, stored: dict) -> JobView:
+    cadence, zone = zones.parse_schedule_name(name, settings.timezone.key)
+    tz = ZoneInfo(zone)
+    next_run = stored.get(job_id(name)) or next_fire(make_trigger(settings.cron_for(cadence), tz), now)
+    row = state.get(engine, name)
     return JobView(
-        cadence,
+        name,
         settings.cron_for(cadence),
         tz.key,
         next_run.astimezone(tz) if next_run else None,

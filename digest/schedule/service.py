@@ -17,6 +17,7 @@ from datetime import datetime
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import Engine
 
 from digest.clock import utc_now
@@ -25,7 +26,7 @@ from digest.errors import DigestError
 from digest.periods import CADENCES
 from digest.schedule import lock, state
 from digest.schedule.policy import misfire_grace_seconds
-from digest.schedule.runs import Context, finish_unfinished, tick
+from digest.schedule.runs import Context, finish_unfinished, schedule_names, tick
 
 log = logging.getLogger("digest.scheduler")
 JOBSTORE_TABLE = "apscheduler_jobs"
@@ -33,6 +34,8 @@ JOBSTORE_TABLE = "apscheduler_jobs"
 # APScheduler's persisted jobs name their function by reference (`digest.schedule.service:fire`),
 # so the function finds the running process's context here. One scheduler per process.
 _context: Context | None = None
+_scheduler: BackgroundScheduler | None = None
+GROUPS_REFRESH_SECONDS = 60
 
 
 def job_id(cadence: str) -> str:
@@ -50,7 +53,7 @@ def fire(cadence: str) -> None:
 def run_scheduler(settings: Settings, engine: Engine, stop_event: threading.Event, second: str = "0") -> None:
     """Run until `stop_event` is set. Raises SchedulerRunning when another scheduler holds the
     database, DigestError when the lock was lost or in-flight sends did not finish in time."""
-    global _context
+    global _context, _scheduler
     owner = lock.new_owner()
     stale = lock.acquire(engine, owner, utc_now())
     if stale is not None:
@@ -62,6 +65,7 @@ def run_scheduler(settings: Settings, engine: Engine, stop_event: threading.Even
     try:
         log.info("scheduler started (pid %d, zone %s)", os.getpid(), settings.timezone.key)
         scheduler = _start(ctx)
+        _scheduler = scheduler
         while not stop_event.wait(1.0):
             pass
         log.info("stopping: no new runs; waiting for sends in flight")
@@ -69,7 +73,7 @@ def run_scheduler(settings: Settings, engine: Engine, stop_event: threading.Even
     finally:
         beat.stop()
         lock.release(engine, owner)
-        _context = None
+        _context = _scheduler = None
     if beat.lost:
         raise DigestError("lost the scheduler lock to another scheduler (this one stalled); stopped")
     log.info("scheduler stopped")
@@ -78,35 +82,62 @@ def run_scheduler(settings: Settings, engine: Engine, stop_event: threading.Even
 def _start(ctx: Context) -> BackgroundScheduler | None:
     startup = utc_now()
     finish_unfinished(ctx)
-    for cadence in CADENCES:
-        _, created = state.ensure(ctx.engine, cadence, startup)
+    names = schedule_names(ctx)
+    for name in names:
+        _, created = state.ensure(ctx.engine, name, startup)
         if created:
-            log.info("%s: first start of this schedule: nothing is sent for the past", cadence)
-    for cadence in CADENCES:
+            log.info("%s: first start of this schedule: nothing is sent for the past", name)
+    for name in names:
         if not ctx.stop_event.is_set():
-            tick(ctx, cadence, utc_now(), on_start=True)
+            tick(ctx, name, utc_now(), on_start=True)
     if ctx.stop_event.is_set():
         return None
     scheduler = _make_scheduler(ctx)
-    for cadence in CADENCES:
-        _add_job(scheduler, ctx, cadence, startup)
-    scheduler.start()
-    for cadence in CADENCES:
-        job = scheduler.get_job(job_id(cadence))
-        log.info(
-            "%s: cron %r in %s, next run %s",
-            cadence,
-            ctx.settings.cron_for(cadence),
-            ctx.settings.timezone.key,
-            job.next_run_time.isoformat() if job.next_run_time else "never",
+    for name in names:
+        _add_job(scheduler, ctx, name, startup)
+    if ctx.settings.send_local_time:
+        scheduler.add_job(
+            refresh_groups,
+            IntervalTrigger(seconds=GROUPS_REFRESH_SECONDS),
+            id="digest-groups",
+            replace_existing=True,
         )
+    scheduler.start()
+    for name in names:
+        _log_next(ctx, scheduler, name)
     return scheduler
+
+
+def refresh_groups() -> None:
+    """With local time, a subscriber in a new zone starts a new schedule (from now: no past sends)."""
+    ctx, scheduler = _context, _scheduler
+    if ctx is None or scheduler is None or ctx.stop_event.is_set():
+        return
+    now = utc_now()
+    for name in schedule_names(ctx):
+        if scheduler.get_job(job_id(name)) is None:
+            state.ensure(ctx.engine, name, now)
+            _add_job(scheduler, ctx, name, now)
+            log.info("%s: a new time zone group", name)
+            _log_next(ctx, scheduler, name)
+
+
+def _log_next(ctx: Context, scheduler: BackgroundScheduler, name: str) -> None:
+    cadence, zone = ctx.where(name)
+    job = scheduler.get_job(job_id(name))
+    log.info(
+        "%s: cron %r in %s, next run %s",
+        name,
+        ctx.settings.cron_for(cadence),
+        zone,
+        job.next_run_time.isoformat() if job and job.next_run_time else "never",
+    )
 
 
 def _make_scheduler(ctx: Context) -> BackgroundScheduler:
     return BackgroundScheduler(
         jobstores={"default": SQLAlchemyJobStore(engine=ctx.engine, tablename=JOBSTORE_TABLE)},
-        executors={"default": ThreadPoolExecutor(max_workers=len(CADENCES))},
+        executors={"default": ThreadPoolExecutor(max_workers=len(CADENCES) + 1)},
         timezone=ctx.settings.timezone,
     )
 

@@ -1,12 +1,16 @@
 """Delivering one stored digest: the stages of a send, in order.
 
-1. the log: a pending delivery row per active subscriber of the cadence (idempotent);
-2. the messages: the digest MIME-encoded once (digest.mail.Letters);
+1. the log: a pending delivery row per active subscriber of the cadence (idempotent), or of one
+   time zone's group with local-time delivery;
+2. the messages: the digest MIME-encoded once per language its readers speak
+   (digest.mail.LettersByLanguage), each reader getting their own language's;
 3. the run: claim rows, send, record (send/runner.py);
 4. done: when no row is owed any more, the digest is marked complete.
 
 The caller composes the digest (digest.compose.stored_digest) and hands it here: sending never
-renders. A digest already complete sends nothing. What a crash leaves "sending" is sent again by
+renders (the caller hands every language's rendering too). A digest already complete sends
+nothing, except to a time-zone group queued after it: that reopens it. What a crash leaves
+"sending" is sent again by
 the next run: a duplicate is rarer and cheaper than a reader who silently misses an issue.
 """
 
@@ -14,20 +18,21 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime
 
 from sqlalchemy import Engine
 
 from digest.clock import Clock, utc_now
 from digest.config import Settings
-from digest.mail import Letters
-from digest.models import StoredDigest
+from digest.mail import LettersByLanguage
+from digest.models import RenderedDigest, StoredDigest
 from digest.send.report import RunStats, SendAborted, SendReport
 from digest.send.runner import Pace, Runner
 from digest.store import deliveries
 from digest.store.delivery_log import StoredDeliveryLog
-from digest.store.digests import mark_complete
+from digest.store.digests import mark_complete, reopen
+from digest.store.subscribers import ZoneGroup
 from digest.transport import Transport, describe_transport, open_transport
 
 
@@ -40,8 +45,11 @@ def send_period(
     stop_event: threading.Event | None = None,
     progress: Callable[[int, int], None] | None = None,
     clock: Clock = utc_now,
+    renderings: Mapping[str, RenderedDigest] | None = None,
+    zone: ZoneGroup | None = None,
 ) -> SendReport:
-    """Send `digest` to every active subscriber of its cadence who is still owed it.
+    """Send `digest` to every active subscriber of its cadence (of `zone` only, when given) who is
+    still owed it, each in their language: `renderings` by locale (default: only the digest's own).
 
     Safe to call again (only those still owed get it) and concurrently (rows are claimed in the
     database). Raises SendAborted when the server keeps failing; the rest stays pending."""
@@ -50,14 +58,21 @@ def send_period(
     rendered = digest.rendered
     transport = transport or open_transport(settings)
     report = SendReport(rendered.cadence, rendered.period, rendered.subject, describe_transport(transport))
-    if digest.status == "sent":
+    if digest.status == "sent" and zone is None:
         _finish(engine, digest.id, report, None, started, clock)
         return report
-    deliveries.queue_deliveries(engine, digest.id, rendered.cadence)
+    queued = deliveries.queue_deliveries(engine, digest.id, rendered.cadence, zone=zone)
+    if digest.status == "sent":
+        if not queued:
+            _finish(engine, digest.id, report, None, started, clock)
+            return report
+        with engine.begin() as connection:
+            reopen(connection, digest.id)
+    languages = {**(renderings or {}), settings.locale: rendered}
     runner = Runner(
         StoredDeliveryLog(engine, digest.id),
         transport,
-        Letters(settings, rendered, now),
+        LettersByLanguage(settings, languages, settings.locale, now),
         Pace(settings.send_concurrency, settings.send_rate, settings.bounce_limit),
         stop_event=stop_event,
         progress=_progress(engine, digest.id, progress),

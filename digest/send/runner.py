@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from digest.clock import Clock, utc_now
-from digest.mail import Letters, Recipient
+from digest.mail import Letters, LettersByLanguage, Recipient
 from digest.models import Claimed
 from digest.owners import new_owner_id, owner_is_gone
 from digest.send.log import DeliveryLog
@@ -68,7 +68,7 @@ class Runner:
         self,
         log: DeliveryLog,
         transport: Transport,
-        letters: Letters,
+        letters: Letters | LettersByLanguage,
         pace: Pace,
         stop_event: threading.Event | None = None,
         progress: Callable[[int], None] | None = None,
@@ -357,4 +357,4 @@ class Runner:
 
 
 def _recipient(row: Claimed) -> Recipient:
-    return Recipient(row.email, row.name, row.subscriber_id)
+    return Recipient(row.email, row.name, row.subscriber_id, row.locale)

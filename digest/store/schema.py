@@ -157,7 +157,7 @@ scheduler_lock = Table(
 scheduler_jobs = Table(
     "scheduler_jobs",
     metadata,
-    Column("cadence", String(16), primary_key=True),
+    Column("cadence", String(100), primary_key=True),  # a schedule: `weekly`, or `weekly@Asia/Tokyo`
     Column("created_at", UTCDateTime, nullable=False),
     Column("handled_until", UTCDateTime, nullable=False),
     Column("last_fire_time", UTCDateTime),
@@ -180,5 +180,18 @@ def _subscriber_locale_and_timezone(connection) -> None:
             connection.execute(text(f"ALTER TABLE subscribers ADD COLUMN {name} {kind}"))
 
 
+def _scheduler_schedules_per_time_zone(connection) -> None:
+    """Local-time delivery keeps one schedule per cadence and zone (`weekly@America/Argentina/...`):
+    the key outgrows the 16 characters a cadence needed (SQLite does not enforce the length)."""
+    if connection.dialect.name == "postgresql":
+        connection.execute(text("ALTER TABLE scheduler_jobs ALTER COLUMN cadence TYPE VARCHAR(100)"))
+
+
 # Append only: each entry upgrades an existing database by one version, in one transaction.
-MIGRATIONS = [_create_v1, _subscriber_email_key_v2, _scheduler_v3, _subscriber_locale_and_timezone]
+MIGRATIONS = [
+    _create_v1,
+    _subscriber_email_key_v2,
+    _scheduler_v3,
+    _subscriber_locale_and_timezone,
+    _scheduler_schedules_per_time_zone,
+]

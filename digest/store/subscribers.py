@@ -4,9 +4,10 @@ the lowercase form that finds duplicates case-insensitively."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, Row, func, insert, select, update
+from sqlalchemy import Connection, Row, func, insert, or_, select, update
 
 from digest.store.schema import subscribers
 
@@ -80,8 +81,19 @@ def count_by_status(connection: Connection, cadence: str | None = None) -> dict[
     return {status: count for status, count in connection.execute(query)}
 
 
-def active_ids_after(connection: Connection, cadence: str, after_id: int, limit: int) -> list[Row]:
-    """One page of active subscribers of a cadence, by id: streaming without holding a cursor."""
+@dataclass(frozen=True)
+class ZoneGroup:
+    """The subscribers of one time zone; `organizers` also takes those with no zone of their own."""
+
+    timezone: str
+    organizers: bool
+
+
+def active_ids_after(
+    connection: Connection, cadence: str, after_id: int, limit: int, zone: ZoneGroup | None = None
+) -> list[Row]:
+    """One page of active subscribers of a cadence (of one zone), by id: streaming without
+    holding a cursor."""
     query = (
         select(subscribers.c.id, subscribers.c.email)
         .where(
@@ -92,7 +104,25 @@ def active_ids_after(connection: Connection, cadence: str, after_id: int, limit:
         .order_by(subscribers.c.id)
         .limit(limit)
     )
+    if zone is not None:
+        query = query.where(_in_zone(zone))
     return list(connection.execute(query))
+
+
+def _in_zone(zone: ZoneGroup):
+    if zone.organizers:
+        return or_(subscribers.c.timezone.is_(None), subscribers.c.timezone == zone.timezone)
+    return subscribers.c.timezone == zone.timezone
+
+
+def active_locales(connection: Connection, cadence: str) -> set[str | None]:
+    """The languages a cadence's readers have chosen (None: the default one)."""
+    query = (
+        select(subscribers.c.locale)
+        .where(subscribers.c.cadence == cadence, subscribers.c.status == "active")
+        .distinct()
+    )
+    return set(connection.execute(query).scalars())
 
 
 def active_counts_by_zone(connection: Connection) -> list[tuple[str, str | None, int]]:

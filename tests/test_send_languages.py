@@ -113,11 +113,11 @@ def test_a_send_renders_once_per_language_not_per_reader(tmp_path, monkeypatch, 
     assert sorted(lang or "en" for lang in calls) == ["ar", "en", "es"]
 
 
-def test_scheduler_sends_each_zone_once_at_0800_local_with_the_organizers_week(tmp_path, smtp_server):
+def test_scheduler_sends_each_zone_once_at_0800_local_with_the_organizers_week(any_db_url, smtp_server):
     from tests.delivery_support import settings_for
 
     server = smtp_server()
-    url = f"sqlite:///{tmp_path / 'digest.db'}"
+    url = any_db_url
     engine = open_engine(url)
     start = datetime(2024, 3, 31, 12, 0, tzinfo=UTC)  # Sunday; Europe moves its clocks this night
     readers = {
@@ -165,3 +165,12 @@ def test_scheduler_sends_each_zone_once_at_0800_local_with_the_organizers_week(t
         assert connection.execute(select(func.count()).select_from(deliveries)).scalar() == 3
         weekly = select(digests.c.period, digests.c.status).where(digests.c.cadence == "weekly")
         assert connection.execute(weekly).all() == [("2024-W13", "sent")]
+
+
+def test_build_writes_the_digest_in_the_language_asked_for(digest, tmp_path):
+    assert digest("ingest", write_items(tmp_path, seed_items())).code == 0
+    result = digest("build", "--cadence", "weekly", "--period", "2023-W45", "--locale", "ar", "--out", "out")
+    assert result.code == 0, result.err
+    assert '<html lang="ar" dir="rtl"' in (tmp_path / "out" / "weekly-2023-W45.html").read_text()
+    refused = digest("build", "--cadence", "weekly", "--locale", "xx", "--out", "out")
+    assert refused.code == 2 and "unknown locale 'xx'" in refused.err and "Traceback" not in refused.err

@@ -116,9 +116,13 @@ def plan(start, end, as_json: bool) -> None:
     for send in sends:
         click.echo(
             f"{send.at_utc:%Y-%m-%d %H:%M} UTC  {send.at_local:%Y-%m-%d %H:%M %Z} {send.timezone:<20} "
-            f"{send.cadence:<8} {send.period:<9} {send.recipients} recipients"
+            f"{send.cadence:<8} {send.period:<9} {send.recipients} {_recipients(send.recipients)}"
         )
     click.echo(f"{len(sends)} sends", err=True)
+
+
+def _recipients(count: int) -> str:
+    return "recipient" if count == 1 else "recipients"
 
 
 def _print_job(job) -> None:

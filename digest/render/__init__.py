@@ -18,7 +18,7 @@ from datetime import datetime
 import jinja2
 
 from digest.config import Settings
-from digest.models import UNSUBSCRIBE_MARK, Item, RenderedDigest
+from digest.models import MANAGE_MARK, UNSUBSCRIBE_MARK, Item, RenderedDigest
 from digest.periods import Period
 from digest.render.context import DigestContext, build_context, without_mark, words_for
 from digest.render.html import compile_mjml, inline_css
@@ -53,9 +53,10 @@ def render_digest(
     words = words_for(settings, lang)
     env = environment(settings.templates_dir, lang, words.catalog)
     placeholder = f"https://digest.invalid/u-{secrets.token_hex(12)}"
+    manage_placeholder = f"https://digest.invalid/m-{secrets.token_hex(12)}"
     limit = min(settings.item_limit if limit is None else limit, len(items))
     while True:
-        context = build_context(settings, period, items, placeholder, limit, lang, words)
+        context = build_context(settings, period, items, placeholder, limit, manage_placeholder, lang, words)
         parts = render_parts(env, context)
         size = encoded_size(parts.html)
         if size <= HTML_BUDGET or limit <= 1:
@@ -66,10 +67,10 @@ def render_digest(
         period=period.key,
         subject=context.subject,
         preheader=context.preheader,
-        html=_personal(parts.html, placeholder),
-        text=_personal(parts.text, placeholder),
+        html=_personal(parts.html, placeholder, manage_placeholder),
+        text=_personal(parts.text, placeholder, manage_placeholder),
         item_count=context.item_count,
-        mjml=_personal(parts.mjml, placeholder),
+        mjml=_personal(parts.mjml, placeholder, manage_placeholder),
         locale=lang,
         shown=context.shown_count,
     )
@@ -101,6 +102,8 @@ def encoded_size(html: str) -> int:
     return len(binascii.b2a_qp(html.encode()))
 
 
-def _personal(document: str, placeholder: str) -> str:
-    """Only our own placeholder becomes the marker; any copy content smuggled through is removed."""
-    return without_mark(document).replace(placeholder, UNSUBSCRIBE_MARK)
+def _personal(document: str, placeholder: str, manage_placeholder: str) -> str:
+    """Only our own placeholders become the markers; any copy content smuggled through is removed."""
+    return (
+        without_mark(document).replace(placeholder, UNSUBSCRIBE_MARK).replace(manage_placeholder, MANAGE_MARK)
+    )

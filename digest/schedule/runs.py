@@ -18,14 +18,14 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from digest.clock import Clock, utc_now
 from digest.config import Settings
 from digest.cron import make_trigger
 from digest.errors import DigestError, EmptyPeriodError
 from digest.periods import CADENCES, Period, last_complete, parse_period
-from digest.schedule import state, zones
+from digest.schedule import lock, state, zones
 from digest.schedule.policy import grace_of, plan
 from digest.store.digests import list_digests
 from digest.store.subscribers import ZoneGroup, active_counts_by_zone
@@ -41,6 +41,8 @@ class Context:
     engine: Engine
     stop_event: threading.Event
     second: str = "0"
+    lead: lock.Leadership | None = None  # None: no leadership to check (a lone run, a test)
+    lost: bool = False  # another scheduler took over: this one stops
     locks: dict[str, threading.Lock] = field(default_factory=dict)
     clock: Clock = utc_now
     _guard: threading.Lock = field(default_factory=threading.Lock)
@@ -53,7 +55,7 @@ class Context:
         """(cadence, time zone) of a schedule name."""
         return zones.parse_schedule_name(name, self.settings.timezone.key)
 
-    def lock(self, name: str) -> threading.Lock:
+    def lock_for(self, name: str) -> threading.Lock:
         with self._guard:
             return self.locks.setdefault(name, threading.Lock())
 
@@ -76,12 +78,23 @@ def schedule_names(ctx: Context) -> list[str]:
     found = zones.groups(counts, CADENCES, organizer, local_time=True)
     return [zones.schedule_name(g.cadence, g.timezone, organizer) for g in found]
 
+    def fence(self, connection: Connection) -> None:
+        """Raises lock.LeadershipLost inside `connection`'s transaction once another leads."""
+        if self.lead is not None:
+            lock.fence(connection, self.lead)
+
+    def check_leadership(self) -> None:
+        with self.engine.begin() as connection:
+            self.fence(connection)
+
 
 def tick(ctx: Context, cadence: str, now: datetime, on_start: bool = False) -> state.Outcome | None:
     """Run whatever the policy says is due for schedule `cadence` (a cadence or a zone's group of
     it) at `now`: nothing, or one fire time. `on_start`: called by a starting scheduler, so a due
-    run is one missed while it was down."""
-    with ctx.lock(cadence):
+    run is one missed while it was down. Raises lock.LeadershipLost when another scheduler has
+    taken over: nothing is done then."""
+    with ctx.lock_for(cadence):
+        ctx.check_leadership()
         row, _ = state.ensure(ctx.engine, cadence, now)
         decision = plan(ctx.trigger(cadence), row.handled_until, now, grace_of(ctx.settings.catchup_hours))
         if decision.skipped_since is not None:
@@ -89,7 +102,7 @@ def tick(ctx: Context, cadence: str, now: datetime, on_start: bool = False) -> s
         if decision.run is None:
             if decision.skipped_since is not None:
                 outcome = state.Outcome("skipped", _skipped_detail(ctx, decision.skipped_since), None, now)
-                state.record(ctx.engine, cadence, outcome, decision.handled_until)
+                state.record(ctx.engine, cadence, outcome, decision.handled_until, ctx.fence)
                 return outcome
             return None
         if decision.coalesced:
@@ -102,7 +115,7 @@ def tick(ctx: Context, cadence: str, now: datetime, on_start: bool = False) -> s
         finish_unfinished(ctx, ctx.where(cadence)[0])
         outcome = run_fire_time(ctx, cadence, decision.run, now if on_start else None)
         final = outcome.kind != "error"  # an error before anything was stored is tried again
-        state.record(ctx.engine, cadence, outcome, decision.handled_until if final else None)
+        state.record(ctx.engine, cadence, outcome, decision.handled_until if final else None, ctx.fence)
         return outcome
 
 
@@ -152,6 +165,8 @@ def send(
 
     started_at, started = ctx.clock(), time.monotonic()
     label = f"{cadence} {period.key}{f' in {group.timezone}' if group else ''} ({why})"
+    if ctx.settings.scheduler_queue:
+        return _queue(ctx, cadence, period, fire_time, label)
     try:
         ctx.settings.require("from_addr", "secret_key", purpose="digest send")
         digest = stored_digest(ctx.settings, ctx.engine, cadence, period, started_at)
@@ -165,7 +180,10 @@ def send(
             clock=ctx.clock,
             renderings=languages,
             zone=group,
+            fence=lock.Fence(ctx.lead) if ctx.lead else None,
         )
+    except lock.LeadershipLost:
+        raise
     except EmptyPeriodError as exc:
         log.info("%s: %s: skipped", label, exc)
         return state.Outcome("empty", f"{period.key}: {exc}", fire_time, started_at, _since(started))
@@ -187,6 +205,28 @@ def send(
     kind = "sent" if report.complete else ("stopped" if ctx.stop_event.is_set() else "partial")
     log.info("%s: %s in %.1f s%s", label, _counts(report), duration, _status(report, kind))
     return state.Outcome(kind, f"{period.key}: {_counts(report)}", fire_time, started_at, duration)
+
+
+def _queue(
+    ctx: Context, cadence: str, period: Period, fire_time: datetime | None, label: str
+) -> state.Outcome:
+    """DIGEST_SCHEDULER_QUEUE: the run becomes queued batches for `digest worker` processes."""
+    from digest.compose import stored_digest
+    from digest.send.queue import queue_digest, require_postgresql
+
+    started_at, started = ctx.clock(), time.monotonic()
+    try:
+        require_postgresql(ctx.engine, "DIGEST_SCHEDULER_QUEUE")
+        ctx.settings.require("from_addr", "secret_key", purpose="digest send")
+        line = queue_digest(ctx.engine, stored_digest(ctx.settings, ctx.engine, cadence, period, started_at))
+    except EmptyPeriodError as exc:
+        log.info("%s: %s: skipped", label, exc)
+        return state.Outcome("empty", f"{period.key}: {exc}", fire_time, started_at, _since(started))
+    except DigestError as exc:
+        log.error("%s: not queued: %s", label, exc)
+        return state.Outcome("error", f"{period.key}: {exc}", fire_time, started_at, _since(started))
+    log.info("%s: %s", label, line)
+    return state.Outcome("queued", f"{period.key}: {line}", fire_time, started_at, _since(started))
 
 
 def _counts(report) -> str:

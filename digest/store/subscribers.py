@@ -7,11 +7,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, Row, func, insert, or_, select, update
+from sqlalchemy import Connection, Row, delete, func, insert, or_, select, update
 
+from digest.store import events
 from digest.store.schema import subscribers
 
-STATUSES = ("active", "unsubscribed", "bounced")
+STATUSES = ("pending", "active", "unsubscribed", "bounced", "complained")
 
 
 def get_by_id(connection: Connection, subscriber_id: int) -> Row | None:
@@ -30,9 +31,11 @@ def insert_subscriber(
     cadence: str,
     source: str,
     now: datetime,
-    **extra: str | None,
+    status: str = "active",
+    **extra,
 ) -> int:
-    """`extra`: optional columns (`locale`, `timezone`)."""
+    """`extra`: optional columns known at insert (`locale`, `timezone`, the consent columns
+    consent_ip, consent_user_agent, ...)."""
     result = connection.execute(
         insert(subscribers).values(
             **extra,
@@ -40,11 +43,12 @@ def insert_subscriber(
             email_key=email.lower(),
             name=name,
             cadence=cadence,
-            status="active",
+            status=status,
             source=source,
             bounce_count=0,
             created_at=now,
             updated_at=now,
+            consent_at=now,
         )
     )
     return result.inserted_primary_key[0]
@@ -151,4 +155,26 @@ def record_bounce(connection: Connection, subscriber_id: int, limit: int, now: d
         )
         .values(status="bounced", updated_at=now)
     )
+    if result.rowcount == 1:
+        events.record(connection, subscriber_id, "bounced", now, source="send")
     return result.rowcount == 1
+
+
+def expired_pending(connection: Connection, sent_before: datetime) -> list[Row]:
+    """Sign-ups still waiting whose last confirmation link has expired."""
+    query = select(subscribers.c.id, subscribers.c.confirmed_at).where(
+        subscribers.c.status == "pending",
+        func.coalesce(subscribers.c.confirm_sent_at, subscribers.c.consent_at) < sent_before,
+    )
+    return list(connection.execute(query))
+
+
+def delete_subscriber(connection: Connection, subscriber_id: int) -> None:
+    connection.execute(delete(subscribers).where(subscribers.c.id == subscriber_id))
+
+
+def count_by_status_and_cadence(connection: Connection) -> dict[tuple[str, str], int]:
+    query = select(subscribers.c.status, subscribers.c.cadence, func.count()).group_by(
+        subscribers.c.status, subscribers.c.cadence
+    )
+    return {(status, cadence): count for status, cadence, count in connection.execute(query)}

@@ -16,7 +16,7 @@ import hmac
 import html
 import re
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 from email import policy as email_policy
@@ -307,24 +307,6 @@ class Letters:
             recipient.email, recipient.name, recipient.subscriber_id, url, mid
         )
         return Outgoing(self.sender, recipient.email, message, mid)
-
-
-class LettersByLanguage:
-    """A digest's messages in every language its readers speak: each recipient gets the rendering
-    of their own locale (the default one when theirs is missing). The Message-ID does not depend
-    on the language, so a retry in another language is still the same message."""
-
-    def __init__(
-        self, settings: Settings, renderings: Mapping[str, RenderedDigest], default: str, now: datetime
-    ):
-        self.letters = {lang: Letters(settings, rendered, now) for lang, rendered in renderings.items()}
-        self.default = self.letters[default]
-
-    def message_id(self, recipient: Recipient) -> str:
-        return self.default.message_id(recipient)
-
-    def to(self, recipient: Recipient, message_id: str | None = None) -> Outgoing:
-        return self.letters.get(recipient.locale or "", self.default).to(recipient, message_id)
 
 
 # What `digest build` and the preview address their sample to: a reader who is not on any list.

@@ -66,6 +66,15 @@ class Context:
         zone = self.where(name)[1]
         return ZoneGroup(zone, organizers=zone == self.settings.timezone.key)
 
+    def fence(self, connection: Connection) -> None:
+        """Raises lock.LeadershipLost inside `connection`'s transaction once another leads."""
+        if self.lead is not None:
+            lock.fence(connection, self.lead)
+
+    def check_leadership(self) -> None:
+        with self.engine.begin() as connection:
+            self.fence(connection)
+
 
 def schedule_names(ctx: Context) -> list[str]:
     """The schedules to run now: one per cadence, or with local time one per cadence and zone that
@@ -77,15 +86,6 @@ def schedule_names(ctx: Context) -> list[str]:
     organizer = ctx.settings.timezone.key
     found = zones.groups(counts, CADENCES, organizer, local_time=True)
     return [zones.schedule_name(g.cadence, g.timezone, organizer) for g in found]
-
-    def fence(self, connection: Connection) -> None:
-        """Raises lock.LeadershipLost inside `connection`'s transaction once another leads."""
-        if self.lead is not None:
-            lock.fence(connection, self.lead)
-
-    def check_leadership(self) -> None:
-        with self.engine.begin() as connection:
-            self.fence(connection)
 
 
 def tick(ctx: Context, cadence: str, now: datetime, on_start: bool = False) -> state.Outcome | None:

@@ -25,8 +25,8 @@ from sqlalchemy import Engine
 
 from digest.clock import Clock, utc_now
 from digest.config import Settings
-from digest.mail import LettersByLanguage
 from digest.models import RenderedDigest, StoredDigest
+from digest.send.languages import LettersByLanguage
 from digest.send.processes import Share, run_shared, shares
 from digest.send.report import RunStats, SendAborted, SendReport
 from digest.send.runner import Pace, Runner

@@ -24,9 +24,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from digest.clock import Clock, utc_now
-from digest.mail import Letters, LettersByLanguage, Recipient
+from digest.mail import Letters, Recipient
 from digest.models import Claimed
 from digest.owners import new_owner_id, owner_is_gone
+from digest.send.languages import LettersByLanguage
 from digest.send.log import DeliveryLog
 from digest.send.pacing import MAX_TRIES, RateLimiter, backoff, claim_size
 from digest.send.report import RunStats, SendAborted

@@ -9,6 +9,7 @@ import json
 import threading
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import func, select
 
 from digest import compose
@@ -19,6 +20,7 @@ from digest.store import subscribers as subscriber_store
 from digest.store.items import upsert_items
 from digest.store.schema import deliveries, digests
 from tests.delivery_support import SECRET
+from tests.pg import postgres_server  # noqa: F401 (fixture)
 from tests.test_render import seed_items
 
 PEOPLE = {"ana@example.org": "es", "amal@example.org": "ar", "eve@example.org": None}
@@ -174,3 +176,36 @@ def test_build_writes_the_digest_in_the_language_asked_for(digest, tmp_path):
     assert '<html lang="ar" dir="rtl"' in (tmp_path / "out" / "weekly-2023-W45.html").read_text()
     refused = digest("build", "--cadence", "weekly", "--locale", "xx", "--out", "out")
     assert refused.code == 2 and "unknown locale 'xx'" in refused.err and "Traceback" not in refused.err
+
+
+@pytest.mark.postgres
+def test_a_queued_send_reaches_each_worker_reader_in_their_language(postgres_server, smtp_server):  # noqa: F811
+    from digest.send.fleet import FleetLimiter
+    from digest.send.queue import queue_rows
+    from digest.send.worker import run_batch
+    from tests.delivery_support import settings_for
+
+    server = smtp_server()
+    url = postgres_server.new_database()
+    engine = open_engine(url)
+    when = datetime(2023, 11, 13, 8, 0, tzinfo=UTC)
+    with engine.begin() as connection:
+        upsert_items(connection, seed_items(), when)
+        for address, locale in PEOPLE.items():
+            extra = {"locale": locale} if locale else {}
+            subscriber_store.insert_subscriber(connection, address, None, "weekly", "test", when, **extra)
+    settings = settings_for(url, **server.env())
+    period = compose.choose_period(settings, engine, "weekly", None)
+    stored = compose.stored_digest(settings, engine, "weekly", period, when)
+    queue_rows(engine, stored.id, "weekly")
+    with engine.connect() as connection:
+        ids = sorted(connection.execute(select(deliveries.c.id)).scalars())
+    batch = {"digest_id": stored.id, "first": ids[0], "last": ids[-1]}
+    run_batch(settings, engine, batch, threading.Event(), FleetLimiter(engine, 0))
+    engine.dispose()
+    subjects = {to: m["Subject"] for to, m in parsed(server.received).items()}
+    assert subjects == {
+        "ana@example.org": "Digest: Semana 45 · 6–12 de noviembre de 2023",
+        "amal@example.org": "Digest: الأسبوع 45 · 6–12 نوفمبر 2023",
+        "eve@example.org": "Digest: Week 45 · 6–12 November 2023",
+    }

@@ -58,7 +58,7 @@ def run(report: Report, sizes: tuple[int, ...], repeat: int) -> None:
         settings = load_settings(environ={"DIGEST_ITEM_LIMIT": str(max(size, 30))}, env_file=None)
         items = seed_items(settings) if size == 12 else generated_items(settings, size)
         period = parse_period("weekly", BUSY_WEEK_KEY, settings.timezone)
-        one_render = cold(partial(render_digest, settings, period, items, now, "en"))
+        one_render = cold(partial(render_digest, settings, period, items, now, lang="en"))
         six_renders = cold(partial(render_languages, settings, period, items, now, LANGS))
         six_renders()  # warm-up: every language's templates and catalog
         one, six = interleaved(one_render, six_renders, max(repeat, 3))

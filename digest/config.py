@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 from dotenv import dotenv_values
 
 from digest import config_values as parse
+from digest.addresses import address_list, optional_address, optional_mailbox
 from digest.errors import ConfigError
 
 
@@ -47,9 +48,9 @@ class Settings:
     )
     name: str = option("DIGEST_NAME", "Digest", parse.one_line, "Newsletter name shown in subject and header")
     from_addr: str | None = option(
-        "DIGEST_FROM", "", parse.optional_mailbox, "'Name <address>' of the sender; required for send"
+        "DIGEST_FROM", "", optional_mailbox, "'Name <address>' of the sender; required for send"
     )
-    reply_to: str | None = option("DIGEST_REPLY_TO", "", parse.optional_mailbox, "Optional Reply-To address")
+    reply_to: str | None = option("DIGEST_REPLY_TO", "", optional_mailbox, "Optional Reply-To address")
     base_url: str = option(
         "DIGEST_BASE_URL",
         "http://127.0.0.1:8080",
@@ -169,7 +170,7 @@ class Settings:
     scheduler_queue: bool = option(
         "DIGEST_SCHEDULER_QUEUE",
         "false",
-        parse.yes_no,
+        parse.boolean,
         "The scheduler queues each run for `digest worker` processes instead of sending it (PostgreSQL)",
     )
     item_limit: int = option(
@@ -193,10 +194,28 @@ class Settings:
         "Postal address shown in the footer (anti-spam laws ask for one)",
     )
     unsubscribe_mailto: str | None = option(
-        "DIGEST_UNSUBSCRIBE_MAILTO",
-        "",
-        parse.optional_address,
-        "Optional address for mailto: List-Unsubscribe",
+        "DIGEST_UNSUBSCRIBE_MAILTO", "", optional_address, "Optional address for mailto: List-Unsubscribe"
+    )
+    review_hours: float = option(
+        "DIGEST_REVIEW_HOURS",
+        "0",
+        parse.float_at_least(0),
+        "Hours before a scheduled send that its review opens",
+    )
+    reviewers: tuple[str, ...] = option(
+        "DIGEST_REVIEWERS", "", address_list, "Comma-separated addresses that get each review copy"
+    )
+    require_approval: bool = option(
+        "DIGEST_REQUIRE_APPROVAL",
+        "false",
+        parse.boolean,
+        "A scheduled send waits for `digest edition approve`",
+    )
+    preview_url: str = option(
+        "DIGEST_PREVIEW_URL",
+        "http://127.0.0.1:8000",
+        parse.http_url,
+        "URL of `digest preview` (review copies link it)",
     )
 
     def require(self, *attrs: str, purpose: str) -> None:

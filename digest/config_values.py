@@ -6,8 +6,6 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable
-from email.headerregistry import Address
-from email.utils import parseaddr
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -51,15 +49,6 @@ def processes(value: str) -> int:
     return int_at_least(1)(value)
 
 
-def yes_no(value: str) -> bool:
-    text = value.strip().lower()
-    if text in ("1", "true", "yes", "on"):
-        return True
-    if text in ("0", "false", "no", "off", ""):
-        return False
-    raise ValueError(f"expected true or false, got {value!r}")
-
-
 def float_at_least(minimum: float) -> Callable[[str], float]:
     return at_least(float, "a number", minimum)
 
@@ -88,12 +77,6 @@ def choice(*choices: str) -> Callable[[str], str]:
     return parse
 
 
-def locale(value: str) -> str:
-    from digest.locales import normalize_locale
-
-    return normalize_locale(value)
-
-
 def cron(value: str) -> str:
     value = " ".join(value.split())
     if len(value.split(" ")) != 5:
@@ -116,36 +99,6 @@ def http_url(value: str) -> str:
 
 def optional_http_url(value: str) -> str | None:
     return http_url(value) if value.strip() else None
-
-
-def mailbox(value: str) -> str:
-    """A `Name <address>` header value; refuse anything that could smuggle a header line."""
-    value = value.strip()
-    if "\r" in value or "\n" in value:
-        raise ValueError("must be a single line")
-    name, address = parseaddr(value)
-    if not address or "@" not in address:
-        raise ValueError(f"expected 'Name <address@example.org>', got {value!r}")
-    local, _, domain = address.rpartition("@")
-    try:
-        str(Address(display_name=name, username=local, domain=domain))
-    except (ValueError, IndexError) as exc:
-        raise ValueError(f"invalid address {value!r}: {exc}") from None
-    return value
-
-
-def optional_mailbox(value: str) -> str | None:
-    return mailbox(value) if value.strip() else None
-
-
-def optional_address(value: str) -> str | None:
-    """A bare address (for mailto: List-Unsubscribe), checked like the sender's."""
-    value = value.strip()
-    if not value:
-        return None
-    if not re.fullmatch(r"[^@\s<>()\[\],;:\\\"\x00-\x1f\x7f]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}", value):
-        raise ValueError(f"expected an address like unsubscribe@example.org, got {value!r}")
-    return value
 
 
 def colour(value: str) -> str:
@@ -189,7 +142,7 @@ def boolean(value: str) -> bool:
     value = value.strip().lower()
     if value in ("1", "true", "yes", "on"):
         return True
-    if value in ("0", "false", "no", "off"):
+    if value in ("0", "false", "no", "off", ""):
         return False
     raise ValueError(f"must be true or false, got {value!r}")
 
@@ -200,3 +153,9 @@ def path(value: str) -> Path:
 
 def optional_path(value: str) -> Path | None:
     return path(value) if value.strip() else None
+
+
+def locale(value: str) -> str:
+    from digest.locales import normalize_locale
+
+    return normalize_locale(value)

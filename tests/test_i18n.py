@@ -165,7 +165,7 @@ def test_arabic_counts_take_the_plural_form_of_their_number(n, expected):
 
 def render_in(lang: str, **changes):
     settings = sample_settings(postal_address="12 Example Street, London N1 1AA", **changes)
-    return render_digest(settings, WEEK, seed_items(), NOW, lang)
+    return render_digest(settings, WEEK, seed_items(), NOW, lang=lang)
 
 
 def test_spanish_digest_speaks_spanish_but_keeps_the_items_own_words():

@@ -43,7 +43,7 @@ def seed_items() -> list[Item]:
 
 
 def render_seed(lang: str = "en", **changes) -> RenderedDigest:
-    return render_digest(sample_settings(**changes), WEEK, seed_items(), NOW, lang)
+    return render_digest(sample_settings(**changes), WEEK, seed_items(), NOW, lang=lang)
 
 
 def many_items(count: int, month: datetime) -> list[Item]:

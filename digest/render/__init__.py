@@ -18,6 +18,7 @@ from datetime import datetime
 import jinja2
 
 from digest.config import Settings
+from digest.editions import Edition
 from digest.models import MANAGE_MARK, UNSUBSCRIBE_MARK, Item, RenderedDigest
 from digest.periods import Period
 from digest.render.context import DigestContext, build_context, without_mark, words_for
@@ -43,12 +44,14 @@ def render_digest(
     period: Period,
     items: Sequence[Item],
     now: datetime,
+    edition: Edition | None = None,
     lang: str | None = None,
     limit: int | None = None,
 ) -> RenderedDigest:
-    """`items` newest first, already in `period`, in language `lang` (default DIGEST_LOCALE), at most
-    `limit` of them shown (default DIGEST_ITEM_LIMIT; fewer when over Gmail's clip).
-    Pure: no database, no clock, no network."""
+    """`items` in send order, already chosen (the edition applied), in language `lang` (default
+    DIGEST_LOCALE), at most `limit` of them shown (default DIGEST_ITEM_LIMIT; fewer when over
+    Gmail's clip). Pure: no database, no clock, no network. `edition` gives the organizer's intro
+    and subject."""
     lang = lang or settings.locale
     words = words_for(settings, lang)
     env = environment(settings.templates_dir, lang, words.catalog)
@@ -56,7 +59,9 @@ def render_digest(
     manage_placeholder = f"https://digest.invalid/m-{secrets.token_hex(12)}"
     limit = min(settings.item_limit if limit is None else limit, len(items))
     while True:
-        context = build_context(settings, period, items, placeholder, limit, manage_placeholder, lang, words)
+        context = build_context(
+            settings, period, items, placeholder, limit, manage_placeholder, edition, lang, words
+        )
         parts = render_parts(env, context)
         size = encoded_size(parts.html)
         if size <= HTML_BUDGET or limit <= 1:
@@ -77,7 +82,12 @@ def render_digest(
 
 
 def render_languages(
-    settings: Settings, period: Period, items: Sequence[Item], now: datetime, langs: Sequence[str]
+    settings: Settings,
+    period: Period,
+    items: Sequence[Item],
+    now: datetime,
+    langs: Sequence[str],
+    edition: Edition | None = None,
 ) -> dict[str, RenderedDigest]:
     """One rendering per language, for a send whose readers speak `langs`. Each language after the
     first starts at the item count the first one fitted under Gmail's clip, so a long digest
@@ -85,7 +95,7 @@ def render_languages(
     renderings: dict[str, RenderedDigest] = {}
     limit = None
     for lang in dict.fromkeys(langs):
-        renderings[lang] = render_digest(settings, period, items, now, lang, limit)
+        renderings[lang] = render_digest(settings, period, items, now, edition, lang=lang, limit=limit)
         limit = renderings[lang].shown if limit is None else limit
     return renderings
 

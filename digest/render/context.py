@@ -22,12 +22,14 @@ from zoneinfo import ZoneInfo
 from markupsafe import Markup
 
 from digest.config import Settings
+from digest.editions import Edition
 from digest.locales import DEFAULT_LOCALE, text_direction
 from digest.models import PERSONAL_MARKS, Item
 from digest.periods import Period
 from digest.render.colors import theme
 from digest.render.formats import item_date, number, period_words
 from digest.render.i18n import translations
+from digest.render.intro import render_intro
 from digest.text import clean_text, html_to_text, safe_url, sanitize_html, single_line
 from digest.tokens import archive_url
 
@@ -72,6 +74,8 @@ class DigestContext:
     subject: str
     preheader: str
     intro: str
+    note_html: Markup | None  # the organizer's intro (sanitized), when the edition has one
+    note_paragraphs: tuple[str, ...]  # the same intro for the text part
     sections: tuple[Section, ...]
     item_count: int
     shown_count: int
@@ -132,15 +136,19 @@ def build_context(
     unsubscribe_placeholder: str,
     limit: int | None = None,
     manage_placeholder: str = "",
+    edition: Edition | None = None,
     lang: str = DEFAULT_LOCALE,
     words: Words | None = None,
 ) -> DigestContext:
-    """`items` newest first; the first `limit` (default settings.item_limit) are shown, in `lang`
-    (`words`: its catalog, when the caller has it already)."""
+    """`items` in send order (newest first unless an edition ordered them); the first `limit`
+    (default settings.item_limit) are shown, in `lang` (`words`: its catalog, when the caller has
+    it already). `edition` adds the organizer's intro and subject (never translated)."""
     limit = settings.item_limit if limit is None else limit
     shown = items[:limit]
     words = words or words_for(settings, lang)
     sections = _numbered(_sections(shown, words), settings, words)
+    note = render_intro(edition.intro if edition else "")
+    subject = edition.subject if edition and edition.subject else None
     return DigestContext(
         lang=lang,
         dir=text_direction(lang),
@@ -148,9 +156,11 @@ def build_context(
         cadence=period.cadence,
         period_key=period.key,
         period_words=period_words(period, lang, words.catalog.gettext),
-        subject=subject_for(settings, period, lang, words),
+        subject=without_mark(single_line(subject)) if subject else subject_for(settings, period, lang, words),
         preheader=_preheader(items, words),
         intro=_intro(len(items), period.cadence, words),
+        note_html=note.html,
+        note_paragraphs=note.paragraphs,
         sections=sections,
         item_count=len(items),
         shown_count=len(shown),
@@ -253,9 +263,15 @@ def _numbered(
     return tuple(sections)
 
 
-def _sections(items: Sequence[Item], words: Words) -> list[tuple[str | None, list[Item]]]:
-    """Sections in order of their newest item, names compared without case; uncategorized last
-    (under the translated 'Other'; a category of the items' own is never translated)."""
+def reading_order(items: Sequence[Item]) -> list[Item]:
+    """The items as a reader meets them in the digest: grouped into sections (see _sections)."""
+    return [item for _, group in _sections(items) for item in group]
+
+
+def _sections(items: Sequence[Item], words: Words | None = None) -> list[tuple[str | None, list[Item]]]:
+    """Sections in order of their first item (the newest, or a pinned one), names compared without
+    case; uncategorized last (under the translated 'Other'; an item's own category is never
+    translated)."""
     names = [without_mark(single_line(i.category)) or None for i in items]
     if not any(names):
         return [(None, list(items))] if items else []
@@ -265,7 +281,7 @@ def _sections(items: Sequence[Item], words: Words) -> list[tuple[str | None, lis
         groups.setdefault(title.casefold(), (title, []))[1].append(item)
     other = groups.pop(OTHER.casefold(), None)
     if other:
-        other = (words.gettext("Other"), other[1]) if other[0] == OTHER else other
+        other = (words.gettext("Other"), other[1]) if words and other[0] == OTHER else other
     return [*groups.values(), *([other] if other else [])]
 
 

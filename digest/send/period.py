@@ -26,6 +26,7 @@ from sqlalchemy import Engine
 from digest.clock import Clock, utc_now
 from digest.config import Settings
 from digest.models import RenderedDigest, StoredDigest
+from digest.review import mark_sent
 from digest.send.languages import LettersByLanguage
 from digest.send.processes import Share, run_shared, shares
 from digest.send.report import RunStats, SendAborted, SendReport
@@ -165,4 +166,5 @@ def _finish(
         report.complete = report.pending == 0
         if report.complete and stats is not None:
             mark_complete(connection, digest_id, clock())
+            mark_sent(connection, report.cadence, report.period, clock())
     report.elapsed = time.monotonic() - started

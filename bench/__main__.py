@@ -20,7 +20,7 @@ from bench.harness import Report, Row
 from bench.table import print_table
 
 RESULTS = Path(__file__).resolve().parent / "results" / "latest.json"
-SECTIONS = ("build", "personalize", "send", "memory", "store", "workers")
+SECTIONS = ("build", "personalize", "send", "memory", "store", "workers", "locales")
 
 
 @dataclass(frozen=True)
@@ -63,7 +63,7 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
 
 
 def _run_section(section: str, sizes: Sizes, workdir: Path, report: Report) -> None:
-    from bench import build_bench, personalize_bench, send_bench, store_bench, worker_bench
+    from bench import build_bench, locales_bench, personalize_bench, send_bench, store_bench, worker_bench
 
     started = time.perf_counter()
     print(f"bench: {section} ...", file=sys.stderr, flush=True)
@@ -80,6 +80,8 @@ def _run_section(section: str, sizes: Sizes, workdir: Path, report: Report) -> N
             store_bench.run(report, workdir, sizes.store_items)
         elif section == "workers":
             worker_bench.run(report, workdir, sizes.workers)
+        elif section == "locales":
+            locales_bench.run(report, sizes.build_items, sizes.build_repeat)
     except Exception as exc:  # one broken measurement must not hide the others
         report.add(Row(section, "(failed)", None, "", note=f"{type(exc).__name__}: {exc}"[:160]))
         report.details.setdefault("errors", {})[section] = traceback.format_exc()

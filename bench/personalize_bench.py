@@ -26,7 +26,10 @@ def run(report: Report, count: int) -> None:
     from digest.tokens import unsubscribe_url
 
     settings = load_settings(
-        environ={"DIGEST_FROM": "Bench <bench@example.org>", "DIGEST_SECRET_KEY": "bench-secret-padded-to-32-characters-or-more"},
+        environ={
+            "DIGEST_FROM": "Bench <bench@example.org>",
+            "DIGEST_SECRET_KEY": "bench-secret-padded-to-32-characters-or-more",
+        },
         env_file=None,
     )
     now = datetime.now(UTC)

@@ -23,12 +23,13 @@ from digest.errors import DigestError, EmptyPeriodError
 from digest.mail import personal_bodies, sample_message
 from digest.models import RenderedDigest, StoredDigest
 from digest.periods import Period, last_complete, period_of
-from digest.render import render_digest
+from digest.render import render_digest, render_languages
 from digest.review import EditionChanged, EditionView, show, start_sending
 from digest.store.contents import Contents, digest_contents
 from digest.store.digests import get_digest, save_digest
 from digest.store.editions import approved_copy
 from digest.store.items import published_times
+from digest.store.subscribers import active_locales
 
 
 def period_contents(settings: Settings, engine: Engine, period: Period) -> Contents:
@@ -136,6 +137,24 @@ def stored_digest(
         if stored is not None:
             return stored
     raise DigestError(f"{cadence} {period.key} keeps changing while it renders; try again")
+
+
+def renderings(
+    settings: Settings, engine: Engine, digest: StoredDigest, period: Period, now: datetime
+) -> dict[str, RenderedDigest]:
+    """The digest in every other language its cadence's readers speak, rendered once per language
+    (never per reader) from its edition's items (frozen once sending), intro and subject; the
+    stored digest is DIGEST_LOCALE's."""
+    with engine.connect() as connection:
+        wanted = active_locales(connection, digest.rendered.cadence)
+    others = sorted(lang for lang in wanted if lang and lang != settings.locale)
+    if not others:
+        return {}
+    view = show(settings, engine, period)
+    items = chosen(view.entries)
+    if not items:
+        return {}
+    return render_languages(settings, period, items, now, others, view.edition)
 
 
 def current_digest(

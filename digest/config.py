@@ -7,154 +7,18 @@ same table (`digest config example`), so the docs cannot drift from the code.
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from dotenv import dotenv_values
 
+from digest import config_values as parse
 from digest.addresses import address_list, optional_address, optional_mailbox
 from digest.database_url import database_url as _database_url
 from digest.errors import ConfigError
-from digest.text import refuse_controls
-
-
-def _one_line(value: str) -> str:
-    """For values that end up in mail headers: a line break there would start a new header."""
-    refuse_controls(value.strip())
-    if not value.strip():
-        raise ValueError("must not be empty")
-    return value.strip()
-
-
-def _optional(value: str) -> str | None:
-    return value.strip() or None
-
-
-def _at_least(kind: Callable[[str], Any], what: str, minimum: float) -> Callable[[str], Any]:
-    def parse(value: str) -> Any:
-        try:
-            number = kind(value.strip())
-        except ValueError:
-            raise ValueError(f"expected {what}, got {value!r}") from None
-        if number < minimum:
-            raise ValueError(f"must be at least {minimum}, got {number}")
-        return number
-
-    return parse
-
-
-def _int_at_least(minimum: int) -> Callable[[str], int]:
-    return _at_least(int, "a whole number", minimum)
-
-
-def _processes(value: str) -> int:
-    """Empty means one process per core."""
-    if not value.strip():
-        return max(1, os.cpu_count() or 1)
-    return _int_at_least(1)(value)
-
-
-def _float_at_least(minimum: float) -> Callable[[str], float]:
-    return _at_least(float, "a number", minimum)
-
-
-def _port(value: str) -> int:
-    number = _int_at_least(1)(value)
-    if number > 65535:
-        raise ValueError(f"must be a port number (1-65535), got {number}")
-    return number
-
-
-def _timezone(value: str) -> ZoneInfo:
-    try:
-        return ZoneInfo(value.strip())
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(f"unknown IANA time zone {value!r}") from None
-
-
-def _choice(*choices: str) -> Callable[[str], str]:
-    def parse(value: str) -> str:
-        value = value.strip().lower()
-        if value not in choices:
-            raise ValueError(f"must be one of {', '.join(choices)}, got {value!r}")
-        return value
-
-    return parse
-
-
-def _cron(value: str) -> str:
-    value = " ".join(value.split())
-    if len(value.split(" ")) != 5:
-        raise ValueError(f"must be a 5-field cron expression, got {value!r}")
-    try:  # the scheduler's reading: crontab weekday numbers (0 and 7 = Sunday), not APScheduler's
-        from digest.cron import make_trigger  # imported on use: apscheduler is slow to import
-
-        make_trigger(value, ZoneInfo("UTC"))
-    except ValueError as exc:
-        raise ValueError(f"invalid cron expression {value!r}: {exc}") from None
-    return value
-
-
-def _http_url(value: str) -> str:
-    value = value.strip().rstrip("/")
-    if not re.fullmatch(r"https?://[^\s/]+[^\s\x00-\x1f\x7f]*", value):
-        raise ValueError(f"must be an http(s) URL, got {value!r}")
-    return value
-
-
-def _optional_http_url(value: str) -> str | None:
-    return _http_url(value) if value.strip() else None
-
-
-def _colour(value: str) -> str:
-    value = value.strip()
-    if not re.fullmatch(r"#[0-9a-fA-F]{6}", value):
-        raise ValueError(f"must be a #rrggbb colour, got {value!r}")
-    return value.lower()
-
-
-MIN_SECRET_CHARS = 32
-
-
-def _secret_key(value: str) -> str | None:
-    """Long enough that a link cannot be brute-forced (a 1-character key fell to one link in < 1 s)."""
-    value = value.strip()
-    if value and len(value) < MIN_SECRET_CHARS:
-        raise ValueError(
-            f"must be at least {MIN_SECRET_CHARS} characters, got {len(value)} "
-            "(`digest config secret` prints a new one)"
-        )
-    return value or None
-
-
-def _old_secret_keys(value: str) -> tuple[str, ...]:
-    """Earlier keys, comma-separated: links signed with them keep working after a rotation."""
-    keys = tuple(k.strip() for k in value.split(",") if k.strip())
-    for number, key in enumerate(keys, 1):
-        if len(key) < MIN_SECRET_CHARS:
-            raise ValueError(f"key {number} must be at least {MIN_SECRET_CHARS} characters, got {len(key)}")
-    return keys
-
-
-def _boolean(value: str) -> bool:
-    value = value.strip().lower()
-    if value in ("1", "true", "yes", "on"):
-        return True
-    if value in ("0", "false", "no", "off", ""):
-        return False
-    raise ValueError(f"must be true or false, got {value!r}")
-
-
-def _path(value: str) -> Path:
-    return Path(value.strip()).expanduser()
-
-
-def _optional_path(value: str) -> Path | None:
-    return _path(value) if value.strip() else None
 
 
 @dataclass(frozen=True)
@@ -184,7 +48,7 @@ class Settings:
         "SQLAlchemy URL of the store (SQLite file or postgresql+psycopg://...)",
         repr=False,
     )
-    name: str = option("DIGEST_NAME", "Digest", _one_line, "Newsletter name shown in subject and header")
+    name: str = option("DIGEST_NAME", "Digest", parse.one_line, "Newsletter name shown in subject and header")
     from_addr: str | None = option(
         "DIGEST_FROM", "", optional_mailbox, "'Name <address>' of the sender; required for send"
     )
@@ -192,13 +56,13 @@ class Settings:
     base_url: str = option(
         "DIGEST_BASE_URL",
         "http://127.0.0.1:8080",
-        _http_url,
+        parse.http_url,
         "Public URL of `digest serve` (unsubscribe and archive links)",
     )
     secret_key: str | None = option(
         "DIGEST_SECRET_KEY",
         "",
-        _secret_key,
+        parse.secret_key,
         "Signs unsubscribe, preferences and confirmation links (at least 32 characters; "
         "`digest config secret` prints one); required for send and serve",
         repr=False,
@@ -206,130 +70,153 @@ class Settings:
     old_secret_keys: tuple[str, ...] = option(
         "DIGEST_OLD_SECRET_KEYS",
         "",
-        _old_secret_keys,
+        parse.old_secret_keys,
         "Comma-separated earlier secret keys: links signed with them keep working",
         repr=False,
     )
     double_opt_in: bool = option(
         "DIGEST_DOUBLE_OPT_IN",
         "true",
-        _boolean,
+        parse.boolean,
         "A sign-up through the web form waits for the address to confirm",
     )
     confirm_hours: float = option(
         "DIGEST_CONFIRM_HOURS",
         "72",
-        _float_at_least(1),
+        parse.float_at_least(1),
         "How long a confirmation link stays valid; unconfirmed sign-ups are deleted after it",
     )
     timezone: ZoneInfo = option(
-        "DIGEST_TIMEZONE", "UTC", _timezone, "IANA zone that defines weeks, months and cron times"
+        "DIGEST_TIMEZONE", "UTC", parse.timezone, "IANA zone that defines weeks, months and cron times"
+    )
+    locale: str = option(
+        "DIGEST_LOCALE",
+        "en",
+        parse.locale,
+        "Default language of digests and pages (a subscriber's own locale wins): en, es, fr, de, pt, ar",
+    )
+    send_local_time: bool = option(
+        "DIGEST_SEND_LOCAL_TIME",
+        "false",
+        parse.boolean,
+        "Send each subscriber at the cron's time in their own time zone (else DIGEST_TIMEZONE)",
     )
     smtp_host: str | None = option(
-        "DIGEST_SMTP_HOST", "", _optional, "SMTP server; empty = write .eml files to DIGEST_OUTBOX instead"
+        "DIGEST_SMTP_HOST",
+        "",
+        parse.optional,
+        "SMTP server; empty = write .eml files to DIGEST_OUTBOX instead",
     )
-    smtp_port: int = option("DIGEST_SMTP_PORT", "587", _port, "SMTP port")
-    smtp_username: str | None = option("DIGEST_SMTP_USERNAME", "", _optional, "SMTP auth user (optional)")
+    smtp_port: int = option("DIGEST_SMTP_PORT", "587", parse.port, "SMTP port")
+    smtp_username: str | None = option(
+        "DIGEST_SMTP_USERNAME", "", parse.optional, "SMTP auth user (optional)"
+    )
     smtp_password: str | None = option(
-        "DIGEST_SMTP_PASSWORD", "", _optional, "SMTP auth password (optional)", repr=False
+        "DIGEST_SMTP_PASSWORD", "", parse.optional, "SMTP auth password (optional)", repr=False
     )
     smtp_security: str = option(
         "DIGEST_SMTP_SECURITY",
         "starttls",
-        _choice("starttls", "ssl", "none"),
+        parse.choice("starttls", "ssl", "none"),
         "starttls, ssl (implicit TLS) or none",
     )
     smtp_timeout: float = option(
         "DIGEST_SMTP_TIMEOUT",
         "30",
-        _float_at_least(1),
+        parse.float_at_least(1),
         "Seconds to wait for the SMTP server before a try counts as failed",
     )
-    outbox: Path = option("DIGEST_OUTBOX", "outbox/", _path, "Folder for the file transport")
+    outbox: Path = option("DIGEST_OUTBOX", "outbox/", parse.path, "Folder for the file transport")
     send_rate: float = option(
         "DIGEST_SEND_RATE",
         "0",
-        _float_at_least(0),
+        parse.float_at_least(0),
         "Messages per second per `digest send` process, at most (0 = unlimited)",
     )
     send_concurrency: int = option(
-        "DIGEST_SEND_CONCURRENCY", "4", _int_at_least(1), "SMTP connections at once"
+        "DIGEST_SEND_CONCURRENCY", "4", parse.int_at_least(1), "SMTP connections at once"
     )
     weekly_cron: str = option(
-        "DIGEST_WEEKLY_CRON", "0 8 * * mon", _cron, "5-field cron for the weekly digest"
+        "DIGEST_WEEKLY_CRON", "0 8 * * mon", parse.cron, "5-field cron for the weekly digest"
     )
     monthly_cron: str = option(
-        "DIGEST_MONTHLY_CRON", "0 8 1 * *", _cron, "5-field cron for the monthly digest"
+        "DIGEST_MONTHLY_CRON", "0 8 1 * *", parse.cron, "5-field cron for the monthly digest"
     )
     templates_dir: Path | None = option(
-        "DIGEST_TEMPLATES_DIR", "", _optional_path, "Folder whose templates override the built-in ones"
+        "DIGEST_TEMPLATES_DIR", "", parse.optional_path, "Folder whose templates override the built-in ones"
     )
     bounce_limit: int = option(
         "DIGEST_BOUNCE_LIMIT",
         "1",
-        _int_at_least(1),
+        parse.int_at_least(1),
         "Permanent failures after which a subscriber is marked bounced",
     )
     catchup_hours: float = option(
         "DIGEST_CATCHUP_HOURS",
         "24",
-        _float_at_least(0),
+        parse.float_at_least(0),
         "How late the scheduler still sends a run it missed while down",
     )
     failover_seconds: float = option(
         "DIGEST_FAILOVER_SECONDS",
         "30",
-        _float_at_least(3),
+        parse.float_at_least(3),
         "How soon a standby scheduler takes over from a dead leader (PostgreSQL)",
     )
     send_processes: int = option(
         "DIGEST_SEND_PROCESSES",
         "",
-        _processes,
+        parse.processes,
         "Processes that share one send on this host (empty = number of cores)",
     )
     scheduler_queue: bool = option(
         "DIGEST_SCHEDULER_QUEUE",
         "false",
-        _boolean,
+        parse.boolean,
         "The scheduler queues each run for `digest worker` processes instead of sending it (PostgreSQL)",
     )
     item_limit: int = option(
         "DIGEST_ITEM_LIMIT",
         "30",
-        _int_at_least(1),
+        parse.int_at_least(1),
         "Items shown in one digest; the rest are linked as 'and N more'",
     )
-    brand_color: str = option("DIGEST_BRAND_COLOR", "#b91c1c", _colour, "Accent colour of the theme")
-    logo_url: str | None = option("DIGEST_LOGO_URL", "", _optional_http_url, "https URL of a logo image")
+    brand_color: str = option("DIGEST_BRAND_COLOR", "#b91c1c", parse.colour, "Accent colour of the theme")
+    logo_url: str | None = option("DIGEST_LOGO_URL", "", parse.optional_http_url, "https URL of a logo image")
     footer_text: str | None = option(
         "DIGEST_FOOTER_TEXT",
         "",
-        _optional,
+        parse.optional,
         "Why the reader gets this mail (default: a sentence naming the newsletter)",
     )
     postal_address: str | None = option(
         "DIGEST_POSTAL_ADDRESS",
         "",
-        _optional,
+        parse.optional,
         "Postal address shown in the footer (anti-spam laws ask for one)",
     )
     unsubscribe_mailto: str | None = option(
         "DIGEST_UNSUBSCRIBE_MAILTO", "", optional_address, "Optional address for mailto: List-Unsubscribe"
     )
     review_hours: float = option(
-        "DIGEST_REVIEW_HOURS", "0", _float_at_least(0), "Hours before a scheduled send that its review opens"
+        "DIGEST_REVIEW_HOURS",
+        "0",
+        parse.float_at_least(0),
+        "Hours before a scheduled send that its review opens",
     )
     reviewers: tuple[str, ...] = option(
         "DIGEST_REVIEWERS", "", address_list, "Comma-separated addresses that get each review copy"
     )
     require_approval: bool = option(
-        "DIGEST_REQUIRE_APPROVAL", "false", _boolean, "A scheduled send waits for `digest edition approve`"
+        "DIGEST_REQUIRE_APPROVAL",
+        "false",
+        parse.boolean,
+        "A scheduled send waits for `digest edition approve`",
     )
     preview_url: str = option(
         "DIGEST_PREVIEW_URL",
         "http://127.0.0.1:8000",
-        _http_url,
+        parse.http_url,
         "URL of `digest preview` (review copies link it)",
     )
 

@@ -45,6 +45,7 @@ class ConfirmContext:
     accent_dark_mode: str
     archive_url: str = ""
     unsubscribe_url: str = ""
+    dir: str = "ltr"  # base.mjml's text direction (this mail is written in English)
 
 
 def confirm_context(settings: Settings, cadence: str, link: str) -> ConfirmContext:

@@ -283,6 +283,7 @@ class Recipient:
     email: str
     name: str | None = None
     subscriber_id: int | None = None
+    locale: str | None = None  # the language of their copy; None: the digest's own
 
 
 class Letters:

@@ -74,6 +74,8 @@ class RenderedDigest:
     item_count: int
     mjml: str = ""
     item_ids: tuple[str, ...] = ()  # every item it holds, in order (shown or linked as "and N more")
+    locale: str = "en"  # the language it is written in (render/i18n.py)
+    shown: int = 0  # items shown in full (the rest are "and N more")
 
 
 # The one personal part of a digest body. Render writes this marker wherever the recipient's
@@ -104,6 +106,7 @@ class Claimed:
     email: str
     name: str | None
     attempts: int
+    locale: str | None = None  # their own language; None: DIGEST_LOCALE
 
 
 @dataclass(frozen=True)

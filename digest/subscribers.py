@@ -12,20 +12,23 @@ import csv
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 from itertools import islice
 from pathlib import Path
 from typing import TextIO
+from zoneinfo import available_timezones
 
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import Engine, Row
 
+from digest import locales
 from digest.errors import DigestError
 from digest.periods import CADENCES
 from digest.store import events
 from digest.store import subscribers as store
 from digest.text import single_line
 
-EXPORT_COLUMNS = ("email", "name", "cadence", "status", "created_at")
+EXPORT_COLUMNS = ("email", "name", "cadence", "status", "created_at", "locale", "timezone")
 
 
 def normalize_email(raw: str) -> str:
@@ -44,15 +47,44 @@ def normalize_cadence(raw: str | None) -> str:
     return cadence
 
 
+def normalize_locale(raw: str | None) -> str | None:
+    """A language we have a catalog for (`es-MX` -> `es`); None when not given."""
+    return locales.normalize_locale(raw) if (raw or "").strip() else None
+
+
+def normalize_timezone(raw: str | None) -> str | None:
+    """An IANA zone name as the tz database spells it (`Europe/Berlin`); None when not given."""
+    value = (raw or "").strip()
+    if not value:
+        return None
+    if value not in _zone_names():
+        raise ValueError(f"unknown IANA time zone {value!r} (e.g. Europe/Berlin, America/Chicago)")
+    return value
+
+
+@lru_cache(maxsize=1)
+def _zone_names() -> frozenset[str]:
+    return frozenset(available_timezones())
+
+
 def add_subscriber(
-    engine: Engine, email: str, name: str | None, cadence: str | None, now: datetime, source: str = "cli"
+    engine: Engine,
+    email: str,
+    name: str | None,
+    cadence: str | None,
+    now: datetime,
+    source: str = "cli",
+    locale: str | None = None,
+    timezone: str | None = None,
 ) -> tuple[Row, str]:
     """Add, or re-activate and update an existing address. Returns the row and what happened:
     'added', 'reactivated', 'updated' or 'unchanged'. An existing subscriber keeps their cadence
-    unless one is given (None): re-adding a monthly reader must not switch them to weekly."""
+    unless one is given (None): re-adding a monthly reader must not switch them to weekly.
+    `locale` and `timezone` change only when given."""
     try:
         email = normalize_email(email)
         cadence = normalize_cadence(cadence) if cadence else None
+        place = _place(locale, timezone)
     except ValueError as exc:
         raise DigestError(str(exc)) from None
     name = single_line(name) or None
@@ -60,13 +92,13 @@ def add_subscriber(
         row = store.get_by_email(connection, email)
         if row is None:
             subscriber_id = store.insert_subscriber(
-                connection, email, name, cadence or normalize_cadence(None), source, now
+                connection, email, name, cadence or normalize_cadence(None), source, now, **place
             )
             action = "added"
             events.record(connection, subscriber_id, "added", now, source=source)
         else:
             subscriber_id = row.id
-            changes = {"cadence": cadence or row.cadence, "status": "active", "bounce_count": 0}
+            changes = {"cadence": cadence or row.cadence, "status": "active", "bounce_count": 0, **place}
             if name:
                 changes["name"] = name
             action = _action(row, changes)
@@ -75,6 +107,12 @@ def add_subscriber(
             if action == "reactivated":
                 events.record(connection, subscriber_id, "resubscribed", now, source=source)
         return store.get_by_id(connection, subscriber_id), action
+
+
+def _place(locale: str | None, timezone: str | None) -> dict[str, str]:
+    """The given ones of a subscriber's locale and time zone, validated."""
+    values = {"locale": normalize_locale(locale), "timezone": normalize_timezone(timezone)}
+    return {key: value for key, value in values.items() if value}
 
 
 def _action(row: Row, changes: dict) -> str:
@@ -112,6 +150,7 @@ class Subscription:
     masked_email: str
     cadence: str
     status: str
+    locale: str | None = None  # their own language; None: the browser's, else DIGEST_LOCALE
 
     @property
     def active(self) -> bool:
@@ -129,7 +168,7 @@ def mask_email(email: str) -> str:
 def _view(row) -> Subscription | None:
     if row is None:
         return None
-    return Subscription(row.id, mask_email(row.email), row.cadence, row.status)
+    return Subscription(row.id, mask_email(row.email), row.cadence, row.status, row.locale)
 
 
 def subscription(engine: Engine, subscriber_id: int) -> Subscription | None:
@@ -199,6 +238,7 @@ class CSVRow:
     email: str
     name: str | None
     cadence: str
+    place: dict[str, str] = field(default_factory=dict)  # locale, timezone when the row has them
 
 
 def read_csv(handle: TextIO, report: ImportReport) -> Iterator[CSVRow]:
@@ -220,6 +260,7 @@ def read_csv(handle: TextIO, report: ImportReport) -> Iterator[CSVRow]:
                 normalize_email(unquote_cell(record.get("email") or "")),
                 single_line(unquote_cell(record.get("name") or "")) or None,
                 normalize_cadence(record.get("cadence")),
+                _place(record.get("locale"), record.get("timezone")),
             )
             if (first := seen.setdefault(row.email.lower(), start)) != start:
                 raise ValueError(f"{row.email} is also on line {first}")
@@ -251,13 +292,15 @@ def import_csv(engine: Engine, path: Path, now: datetime, batch: int = 500) -> I
 def _apply(connection, row: CSVRow, report: ImportReport, now: datetime, source: str) -> None:
     existing = store.get_by_email(connection, row.email)
     if existing is None:
-        subscriber_id = store.insert_subscriber(connection, row.email, row.name, row.cadence, source, now)
+        subscriber_id = store.insert_subscriber(
+            connection, row.email, row.name, row.cadence, source, now, **row.place
+        )
         events.record(connection, subscriber_id, "added", now, source=source)
         report.added += 1
     elif existing.status != "active":
         report.kept_unsubscribed += 1
     else:
-        changes = {"cadence": row.cadence, **({"name": row.name} if row.name else {})}
+        changes = {"cadence": row.cadence, **({"name": row.name} if row.name else {}), **row.place}
         if _action(existing, changes) == "unchanged":
             report.unchanged += 1
         else:
@@ -276,6 +319,8 @@ def as_dict(row: Row) -> dict:
         "name": row.name,
         "cadence": row.cadence,
         "status": row.status,
+        "locale": row.locale,
+        "timezone": row.timezone,
         "bounce_count": row.bounce_count,
         "source": row.source,
         "created_at": row.created_at,
@@ -340,7 +385,15 @@ def export_csv(engine: Engine, out: TextIO, cadence: str | None = None, status: 
     writer.writerow(EXPORT_COLUMNS)
     count = 0
     for row in list_subscribers(engine, cadence, status):
-        cells = [row.email, row.name or "", row.cadence, row.status, row.created_at.isoformat()]
+        cells = [
+            row.email,
+            row.name or "",
+            row.cadence,
+            row.status,
+            row.created_at.isoformat(),
+            row.locale or "",
+            row.timezone or "",
+        ]
         writer.writerow([neutralize_cell(cell) for cell in cells])
         count += 1
     return count

@@ -42,8 +42,8 @@ def seed_items() -> list[Item]:
     return [item.with_changes(published=start - timedelta(hours=n)) for n, item in enumerate(items)]
 
 
-def render_seed(**changes) -> RenderedDigest:
-    return render_digest(sample_settings(**changes), WEEK, seed_items(), NOW)
+def render_seed(lang: str = "en", **changes) -> RenderedDigest:
+    return render_digest(sample_settings(**changes), WEEK, seed_items(), NOW, lang=lang)
 
 
 def many_items(count: int, month: datetime) -> list[Item]:

@@ -67,13 +67,37 @@ def test_content_is_about_600_px_wide_on_a_desktop(browser):
     assert width == 600
 
 
+def test_arabic_digest_reads_right_to_left_on_a_phone(browser):
+    page = open_page(browser, render_seed("ar").html, 375)
+    try:
+        found = page.evaluate(
+            """() => {
+              const edge = (sel) => document.querySelector(sel).getBoundingClientRect();
+              const card = edge('.card'), title = edge('.title'), intro = edge('.intro');
+              return {
+                direction: getComputedStyle(document.querySelector('.intro')).direction,
+                align: getComputedStyle(document.querySelector('.intro')).textAlign,
+                introRightGap: card.right - intro.right,
+                scroll: document.documentElement.scrollWidth,
+              };
+            }"""
+        )
+    finally:
+        page.close()
+    assert found["direction"] == "rtl" and found["align"] == "right"
+    assert found["introRightGap"] <= 28  # starts at the right edge, inside the card's padding
+    assert found["scroll"] <= 375
+
+
 @pytest.mark.skipif(not os.environ.get("DIGEST_REFRESH_GOLDEN"), reason="only DIGEST_REFRESH_GOLDEN=1")
 def test_refresh_screenshots(browser):
-    html = render_seed().html
     DOCS.mkdir(exist_ok=True)
-    for width, height in ((375, 812), (800, 1100)):
+    shots = [("en", width, height) for width, height in ((375, 812), (800, 1100))] + [("ar", 375, 812)]
+    for lang, width, height in shots:
+        html = render_seed(lang).html
         for scheme in ("light", "dark"):
             page = open_page(browser, html, width, scheme)
             page.set_viewport_size({"width": width, "height": height})
-            page.screenshot(path=DOCS / f"digest-{width}-{scheme}.png")
+            name = f"digest-{width}-{scheme}.png" if lang == "en" else f"digest-{lang}-{width}-{scheme}.png"
+            page.screenshot(path=DOCS / name)
             page.close()

@@ -19,12 +19,20 @@ from tests.test_render import render_seed
 GOLDEN = Path(__file__).resolve().parent / "golden"
 
 
-GOLDEN_FILES = [("weekly-2023-W45.html", "html"), ("weekly-2023-W45.txt", "text")]
+# English, then the same digest in Spanish and in Arabic (right to left), next to it.
+GOLDEN_FILES = [
+    ("weekly-2023-W45.html", "html", "en"),
+    ("weekly-2023-W45.txt", "text", "en"),
+    ("weekly-2023-W45.es.html", "html", "es"),
+    ("weekly-2023-W45.es.txt", "text", "es"),
+    ("weekly-2023-W45.ar.html", "html", "ar"),
+    ("weekly-2023-W45.ar.txt", "text", "ar"),
+]
 
 
-@pytest.mark.parametrize(("name", "part"), GOLDEN_FILES)
-def test_seed_digest_matches_golden_file(name, part):
-    rendered = getattr(render_seed(postal_address="12 Example Street, London N1 1AA"), part)
+@pytest.mark.parametrize(("name", "part", "lang"), GOLDEN_FILES)
+def test_seed_digest_matches_golden_file(name, part, lang):
+    rendered = getattr(render_seed(lang, postal_address="12 Example Street, London N1 1AA"), part)
     path = GOLDEN / name
     if os.environ.get("DIGEST_REFRESH_GOLDEN"):
         path.write_bytes(rendered.encode())

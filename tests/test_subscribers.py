@@ -114,7 +114,7 @@ def test_cli_add_list_remove_and_import(digest, tmp_path):
         {"email": "b@example.org", "name": "Bob", "cadence": "monthly", "status": "active"},
     ]
     exported = digest("subscribers", "export")
-    assert exported.out.splitlines()[0] == "email,name,cadence,status,created_at"
+    assert exported.out.splitlines()[0] == "email,name,cadence,status,created_at,locale,timezone"
 
 
 def test_cli_bad_address_is_one_line_and_nonzero(digest):

@@ -13,7 +13,8 @@ from digest.commands.common import cadence_option, engine, now, period_option, s
     type=click.Path(file_okay=False),
     help="Folder to write into (created if missing).",
 )
-def build(cadence: str, period, out_dir) -> None:
+@click.option("--locale", help="Language to render it in (default DIGEST_LOCALE): en, es, fr, de, pt, ar.")
+def build(cadence: str, period, out_dir, locale: str | None) -> None:
     """Render one digest to DIR/<cadence>-<period>.html, .txt and .eml, and print the paths.
 
     Without --period: the latest period that has items, which may still be in progress (then it
@@ -21,12 +22,20 @@ def build(cadence: str, period, out_dir) -> None:
     message a sample subscriber would get, with a sample unsubscribe link that acts on no one.
 
         digest build --cadence weekly --period 2023-W45 --out build/
+        digest build --cadence weekly --locale ar --out build/ar/
     """
+    from dataclasses import replace
     from pathlib import Path
 
     from digest.compose import build_files, choose_period, in_progress_note
+    from digest.locales import normalize_locale
 
     config, when = settings(), now()
+    if locale:
+        try:
+            config = replace(config, locale=normalize_locale(locale))
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="--locale") from None
     for path in build_files(config, engine(), cadence, period, Path(out_dir), when):
         click.echo(path)
     if note := in_progress_note(config, choose_period(config, engine(), cadence, period), when):

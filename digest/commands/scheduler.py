@@ -7,11 +7,19 @@ import os
 import signal
 import sys
 import threading
-from datetime import UTC
+from datetime import UTC, timedelta
 
 import click
 
-from digest.commands.common import engine, json_option, now, print_json, settings, stop_on_signals
+from digest.commands.common import (
+    DateParam,
+    engine,
+    json_option,
+    now,
+    print_json,
+    settings,
+    stop_on_signals,
+)
 
 
 @click.group()
@@ -82,6 +90,40 @@ def list_(as_json: bool) -> None:
     click.echo(f"scheduler: {state}")
     for job in listing.jobs:
         _print_job(job)
+
+
+@scheduler.command(name="plan")
+@click.option(
+    "--from", "start", type=DateParam(), help="Window start (default now); no zone: DIGEST_TIMEZONE."
+)
+@click.option("--until", "end", type=DateParam(), help="Window end (default 31 days after the start).")
+@json_option
+def plan(start, end, as_json: bool) -> None:
+    """List the sends the scheduler will make in a window: time (UTC and local), zone, cadence,
+    period and number of recipients; one line per time zone with DIGEST_SEND_LOCAL_TIME=true.
+
+    digest scheduler plan --from 2024-03-04 --until 2024-04-08 --json
+    """
+    from digest.schedule.listing import plan_window
+
+    start = start or now()
+    end = end or start + timedelta(days=31)
+    if end < start:
+        raise click.BadParameter("must not be before --from", param_hint="--until")
+    sends = plan_window(settings(), engine(), start, end)
+    if as_json:
+        print_json([send.as_dict() for send in sends])
+        return
+    for send in sends:
+        click.echo(
+            f"{send.at_utc:%Y-%m-%d %H:%M} UTC  {send.at_local:%Y-%m-%d %H:%M %Z} {send.timezone:<20} "
+            f"{send.cadence:<8} {send.period:<9} {send.recipients} {_recipients(send.recipients)}"
+        )
+    click.echo(f"{len(sends)} sends", err=True)
+
+
+def _recipients(count: int) -> str:
+    return "recipient" if count == 1 else "recipients"
 
 
 def _print_job(job) -> None:

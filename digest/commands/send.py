@@ -62,10 +62,13 @@ def send(cadence: str, period, unfinished: bool, dry_run: bool, to: str | None, 
         click.echo(f"{cadence} {period.key}: {queue_digest(engine(), digest)}")
         return
     digest = compose.stored_digest(config, engine(), cadence, period, when)
+    languages = compose.renderings(config, engine(), digest, period, when)
     stop = threading.Event()
     with stop_on_signals(stop), _progress() as progress:
         try:
-            report = sending.send_period(config, engine(), digest, when, stop_event=stop, progress=progress)
+            report = sending.send_period(
+                config, engine(), digest, when, stop_event=stop, progress=progress, renderings=languages
+            )
         except sending.SendAborted as exc:
             if exc.report:
                 _summary(exc.report)

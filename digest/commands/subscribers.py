@@ -24,23 +24,26 @@ def subscribers() -> None:
 @click.argument("email")
 @click.option("--name", help="Display name used in the To header.")
 @cadence_option(default=None, help="weekly or monthly (new subscribers: weekly; others keep theirs).")
-def add(email: str, name: str | None, cadence: str | None) -> None:
+@click.option("--locale", help="Language of their digests and pages: en, es, fr, de, pt, ar.")
+@click.option("--timezone", help="IANA time zone, e.g. America/Chicago (local-time delivery).")
+def add(email: str, name: str | None, cadence: str | None, locale: str | None, timezone: str | None) -> None:
     """Add a subscriber, or re-activate one who had unsubscribed or bounced.
 
     An existing subscriber's cadence changes only when --cadence is given.
 
-    digest subscribers add ann@example.org --name "Ann Smith" --cadence weekly
+    digest subscribers add ana@example.org --name "Ana Ruiz" --locale es --timezone Europe/Madrid
     """
     from digest.subscribers import add_subscriber
 
-    row, action = add_subscriber(engine(), email, name, cadence, now())
-    click.echo(f"{action}: {row.email} ({row.cadence}, {row.status})")
+    row, action = add_subscriber(engine(), email, name, cadence, now(), locale=locale, timezone=timezone)
+    place = ", ".join(v for v in (row.locale, row.timezone) if v)
+    click.echo(f"{action}: {row.email} ({row.cadence}, {row.status}{', ' + place if place else ''})")
 
 
 @subscribers.command(name="import")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 def import_(file: Path) -> None:
-    """Import subscribers from a CSV file with a header row: email,name,cadence.
+    """Import subscribers from a CSV file with a header row: email,name,cadence[,locale,timezone].
 
     Bad rows are reported with their line number and skipped (the good rows are kept, and the exit
     status is 1 so scripts notice); addresses that unsubscribed (or bounced) stay that way.

@@ -21,7 +21,7 @@ from digest.config import Settings
 from digest.editions import Edition
 from digest.models import MANAGE_MARK, UNSUBSCRIBE_MARK, Item, RenderedDigest
 from digest.periods import Period
-from digest.render.context import DigestContext, build_context, without_mark
+from digest.render.context import DigestContext, build_context, without_mark, words_for
 from digest.render.html import compile_mjml, inline_css
 from digest.render.templates import environment, render
 
@@ -45,19 +45,27 @@ def render_digest(
     items: Sequence[Item],
     now: datetime,
     edition: Edition | None = None,
+    lang: str | None = None,
+    limit: int | None = None,
     *,
     every_item: bool = False,
 ) -> RenderedDigest:
-    """`items` in send order, already chosen (the edition applied). Pure: no database, no clock,
-    no network. `edition` gives the organizer's intro and subject.
+    """`items` in send order, already chosen (the edition applied), in language `lang` (default
+    DIGEST_LOCALE), at most `limit` of them shown (default DIGEST_ITEM_LIMIT; fewer when over
+    Gmail's clip). Pure: no database, no clock, no network. `edition` gives the organizer's intro
+    and subject.
 
     `every_item`: no item limit and no size budget, for the archive page (a web page, not a mail)."""
-    env = environment(settings.templates_dir)
+    lang = lang or settings.locale
+    words = words_for(settings, lang)
+    env = environment(settings.templates_dir, lang, words.catalog)
     placeholder = f"https://digest.invalid/u-{secrets.token_hex(12)}"
     manage_placeholder = f"https://digest.invalid/m-{secrets.token_hex(12)}"
-    limit = len(items) if every_item else min(settings.item_limit, len(items))
+    limit = len(items) if every_item else min(settings.item_limit if limit is None else limit, len(items))
     while True:
-        context = build_context(settings, period, items, placeholder, limit, manage_placeholder, edition)
+        context = build_context(
+            settings, period, items, placeholder, limit, manage_placeholder, edition, lang, words
+        )
         parts = render_parts(env, context)
         size = encoded_size(parts.html)
         if every_item or size <= HTML_BUDGET or limit <= 1:
@@ -73,7 +81,28 @@ def render_digest(
         item_count=context.item_count,
         mjml=_personal(parts.mjml, placeholder, manage_placeholder),
         item_ids=tuple(item.id for item in items),
+        locale=lang,
+        shown=context.shown_count,
     )
+
+
+def render_languages(
+    settings: Settings,
+    period: Period,
+    items: Sequence[Item],
+    now: datetime,
+    langs: Sequence[str],
+    edition: Edition | None = None,
+) -> dict[str, RenderedDigest]:
+    """One rendering per language, for a send whose readers speak `langs`. Each language after the
+    first starts at the item count the first one fitted under Gmail's clip, so a long digest
+    searches for that count once rather than once per language (translations are about as long)."""
+    renderings: dict[str, RenderedDigest] = {}
+    limit = None
+    for lang in dict.fromkeys(langs):
+        renderings[lang] = render_digest(settings, period, items, now, edition, lang=lang, limit=limit)
+        limit = renderings[lang].shown if limit is None else limit
+    return renderings
 
 
 def render_parts(env: jinja2.Environment, context: DigestContext) -> Parts:

@@ -11,18 +11,24 @@ were cleaned at ingest, and the cleaners return clean text after one regex searc
 
 from __future__ import annotations
 
+import gettext
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date
+from functools import lru_cache
+from zoneinfo import ZoneInfo
 
 from markupsafe import Markup
 
 from digest.config import Settings
 from digest.editions import Edition
+from digest.locales import DEFAULT_LOCALE, text_direction
 from digest.models import PERSONAL_MARKS, Item
-from digest.periods import Period, describe
+from digest.periods import Period
 from digest.render.colors import theme
+from digest.render.formats import item_date, number, period_words
+from digest.render.i18n import translations
 from digest.render.intro import render_intro
 from digest.text import clean_text, html_to_text, safe_url, sanitize_html, single_line
 from digest.tokens import archive_url
@@ -45,7 +51,7 @@ class ItemView:
     url: str | None
     host: str | None
     date_iso: str
-    date_words: str  # "7 November 2023", the header's style
+    date_text: str  # as shown: "7 November 2023" (the header's style), the locale's long date elsewhere
     author: str | None
     image: str | None  # https only: a mail app blocks or warns about anything else
     paragraphs: tuple[str, ...]
@@ -61,6 +67,7 @@ class Section:
 @dataclass(frozen=True)
 class DigestContext:
     lang: str
+    dir: str  # "rtl" for Arabic and other right-to-left languages, else "ltr"
     name: str
     cadence: str
     period_key: str
@@ -96,8 +103,31 @@ def without_mark(text: str) -> str:
     return text
 
 
-def subject_for(settings: Settings, period: Period) -> str:
-    return single_line(f"{settings.name}: {describe(period)}")
+@dataclass(frozen=True)
+class Words:
+    """The fixed words of one language, for the strings built here rather than in a template."""
+
+    lang: str
+    catalog: gettext.NullTranslations
+
+    def gettext(self, message: str, **values: object) -> str:
+        return self.catalog.gettext(message) % values if values else self.catalog.gettext(message)
+
+    def ngettext(self, singular: str, plural: str, n: int) -> str:
+        """The plural form of `n` in this language, with `%(num)s` as the locale writes `n`."""
+        return self.catalog.ngettext(singular, plural, n) % {"num": number(n, self.lang)}
+
+
+def words_for(settings: Settings, lang: str) -> Words:
+    return Words(lang, translations(lang, settings.templates_dir))
+
+
+def subject_for(
+    settings: Settings, period: Period, lang: str = DEFAULT_LOCALE, words: Words | None = None
+) -> str:
+    words = words or words_for(settings, lang)
+    described = period_words(period, lang, words.catalog.gettext)
+    return single_line(words.gettext("%(name)s: %(period)s", name=settings.name, period=described))
 
 
 def build_context(
@@ -108,24 +138,28 @@ def build_context(
     limit: int | None = None,
     manage_placeholder: str = "",
     edition: Edition | None = None,
+    lang: str = DEFAULT_LOCALE,
+    words: Words | None = None,
 ) -> DigestContext:
     """`items` in send order (newest first unless an edition ordered them); the first `limit`
-    (default settings.item_limit) are shown. `edition` adds the organizer's intro and subject."""
+    (default settings.item_limit) are shown, in `lang` (`words`: its catalog, when the caller has
+    it already). `edition` adds the organizer's intro and subject (never translated)."""
     limit = settings.item_limit if limit is None else limit
     shown = items[:limit]
-    sections = _numbered(_sections(shown), settings)
-    words = describe(period)
+    words = words or words_for(settings, lang)
+    sections = _numbered(_sections(shown, words), settings, words)
     note = render_intro(edition.intro if edition else "")
     subject = edition.subject if edition and edition.subject else None
     return DigestContext(
-        lang="en",
+        lang=lang,
+        dir=text_direction(lang),
         name=single_line(settings.name),
         cadence=period.cadence,
         period_key=period.key,
-        period_words=words,
-        subject=without_mark(single_line(subject)) if subject else subject_for(settings, period),
-        preheader=_preheader(items),
-        intro=_intro(len(items), period.cadence),
+        period_words=period_words(period, lang, words.catalog.gettext),
+        subject=without_mark(single_line(subject)) if subject else subject_for(settings, period, lang, words),
+        preheader=_preheader(items, words),
+        intro=_intro(len(items), period.cadence, words),
         note_html=note.html,
         note_paragraphs=note.paragraphs,
         sections=sections,
@@ -135,35 +169,28 @@ def build_context(
         archive_url=archive_url(settings.base_url, period.cadence, period.key),
         unsubscribe_url=unsubscribe_placeholder,
         manage_url=manage_placeholder or unsubscribe_placeholder,
-        footer_text=single_line(settings.footer_text) or _default_footer(settings, period.cadence),
+        footer_text=single_line(settings.footer_text) or _default_footer(settings, period.cadence, words),
         postal_address=single_line(settings.postal_address) or None,
         logo_url=settings.logo_url,
         **theme(settings.brand_color),
     )
 
 
-def _item_view(item: Item, settings: Settings, number: int) -> ItemView:
-    url = safe_url(without_mark(item.url or ""))
-    title = _shorten(without_mark(single_line(item.title)), TITLE_CHARS) or "(untitled)"
+def _item_view(item: Item, settings: Settings, number: int, words: Words) -> ItemView:
+    url, title, host, day, author = _item_parts(item, settings.timezone)
     paragraphs, summary_html = _summary(item)
-    published = item.published.astimezone(settings.timezone) if item.published else None
     return ItemView(
         number=number if url else 0,
-        title=title,
+        title=title or words.gettext("(untitled)"),
         url=url,
-        host=_host(url),
-        date_iso=published.date().isoformat() if published else "",
-        date_words=date_in_words(published) if published else "",
-        author=without_mark(single_line(item.author)) or None,
+        host=host,
+        date_iso=day.isoformat() if day else "",
+        date_text=item_date(day, words.lang) if day else "",
+        author=author,
         image=_https_image(item.image),
         paragraphs=paragraphs,
         summary_html=summary_html,
     )
-
-
-def date_in_words(when: datetime) -> str:
-    """The header's style ('6–12 November 2023'), for one day: '7 November 2023'."""
-    return f"{when.day} {when:%B %Y}"
 
 
 def _https_image(url: str | None) -> str | None:
@@ -171,6 +198,18 @@ def _https_image(url: str | None) -> str | None:
     return image if image and image.lower().startswith("https://") else None
 
 
+@lru_cache(maxsize=2048)
+def _item_parts(item: Item, tz: ZoneInfo) -> tuple[str | None, str, str | None, date | None, str | None]:
+    """What an item shows in every language: (url, title, host, local date, author), cleaned."""
+    url = safe_url(without_mark(item.url or ""))
+    title = _shorten(without_mark(single_line(item.title)), TITLE_CHARS)
+    day = item.published.astimezone(tz).date() if item.published else None
+    return url, title, _host(url), day, without_mark(single_line(item.author)) or None
+
+
+# The same items are rendered once per language and again while fitting Gmail's clip: their
+# summaries (sanitizing, shortening) are the same every time, so they are worked out once.
+@lru_cache(maxsize=2048)
 def _summary(item: Item) -> tuple[tuple[str, ...], Markup | None]:
     """Sanitized HTML when the item has it and it is short; otherwise text paragraphs, shortened."""
     if item.summary_html:
@@ -216,13 +255,15 @@ def _host(url: str | None) -> str | None:
     return host.lower().removeprefix("www.") or None
 
 
-def _numbered(groups: list[tuple[str | None, list[Item]]], settings: Settings) -> tuple[Section, ...]:
+def _numbered(
+    groups: list[tuple[str | None, list[Item]]], settings: Settings, words: Words
+) -> tuple[Section, ...]:
     """Item views, their links numbered in reading order across sections for the text part's list."""
     sections, number = [], 0
     for title, items in groups:
         views = []
         for item in items:
-            view = _item_view(item, settings, number + 1)
+            view = _item_view(item, settings, number + 1, words)
             number += 1 if view.url else 0
             views.append(view)
         sections.append(Section(title, tuple(views)))
@@ -234,9 +275,10 @@ def reading_order(items: Sequence[Item]) -> list[Item]:
     return [item for _, group in _sections(items) for item in group]
 
 
-def _sections(items: Sequence[Item]) -> list[tuple[str | None, list[Item]]]:
+def _sections(items: Sequence[Item], words: Words | None = None) -> list[tuple[str | None, list[Item]]]:
     """Sections in order of their first item (the newest, or a pinned one), names compared without
-    case; uncategorized last."""
+    case; uncategorized last (under the translated 'Other'; an item's own category is never
+    translated)."""
     names = [without_mark(single_line(i.category)) or None for i in items]
     if not any(names):
         return [(None, list(items))] if items else []
@@ -245,23 +287,30 @@ def _sections(items: Sequence[Item]) -> list[tuple[str | None, list[Item]]]:
         title = name or OTHER
         groups.setdefault(title.casefold(), (title, []))[1].append(item)
     other = groups.pop(OTHER.casefold(), None)
+    if other:
+        other = (words.gettext("Other"), other[1]) if words and other[0] == OTHER else other
     return [*groups.values(), *([other] if other else [])]
 
 
-def _preheader(items: Sequence[Item]) -> str:
+def _preheader(items: Sequence[Item], words: Words) -> str:
     titles = [without_mark(single_line(i.title)) for i in items[:3]]
-    text = f"{_count(len(items))}: " + " · ".join(t for t in titles if t)
+    count = words.ngettext("%(num)s article", "%(num)s articles", len(items))
+    text = words.gettext("%(count)s: %(titles)s", count=count, titles=" · ".join(t for t in titles if t))
     return _shorten(text, PREHEADER_CHARS)
 
 
-def _count(n: int) -> str:
-    return f"{n} article" if n == 1 else f"{n} articles"
+def _intro(n: int, cadence: str, words: Words) -> str:
+    if cadence == "weekly":
+        return words.ngettext("%(num)s article this week.", "%(num)s articles this week.", n)
+    return words.ngettext("%(num)s article this month.", "%(num)s articles this month.", n)
 
 
-def _intro(n: int, cadence: str) -> str:
-    return f"{_count(n)} this {'week' if cadence == 'weekly' else 'month'}."
-
-
-def _default_footer(settings: Settings, cadence: str) -> str:
+def _default_footer(settings: Settings, cadence: str, words: Words) -> str:
     name = single_line(settings.name)
-    return f"You get this email because you subscribed to the {cadence} edition of {name}."
+    if cadence == "weekly":
+        return words.gettext(
+            "You get this email because you subscribed to the weekly edition of %(name)s.", name=name
+        )
+    return words.gettext(
+        "You get this email because you subscribed to the monthly edition of %(name)s.", name=name
+    )

@@ -12,6 +12,7 @@ render budget; see bench/README.md). Nothing is fetched: no web fonts, no remote
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 import css_inline
 from mjml import mjml2html
@@ -67,18 +68,23 @@ def _where(source: str, message: str) -> str:
 
 def inline_css(html: str, css: str) -> str:
     """Inline `css` into the elements; leave every <style> already in the page untouched."""
-    inliner = css_inline.CSSInliner(
+    try:
+        inlined = _inliner(css).inline(html)
+    except css_inline.InlineError as exc:  # lenient with bad CSS; this is the last line of defence
+        raise DigestError(f"template theme.css: cannot inline it: {exc}") from None
+    return "<!doctype html>\n" + _without_doctype(inlined)
+
+
+@lru_cache(maxsize=8)
+def _inliner(css: str) -> css_inline.CSSInliner:
+    """One per theme stylesheet: a digest's languages (and its fitting passes) share the parsed CSS."""
+    return css_inline.CSSInliner(
         inline_style_tags=False,
         keep_style_tags=True,
         load_remote_stylesheets=False,
         minify_css=True,
         extra_css=css,
     )
-    try:
-        inlined = inliner.inline(html)
-    except css_inline.InlineError as exc:  # lenient with bad CSS; this is the last line of defence
-        raise DigestError(f"template theme.css: cannot inline it: {exc}") from None
-    return "<!doctype html>\n" + _without_doctype(inlined)
 
 
 def _without_doctype(html: str) -> str:

@@ -16,6 +16,7 @@ template in either folder or their subfolders (the preview's live reload, a page
 
 from __future__ import annotations
 
+import gettext
 import importlib.resources
 import os
 from functools import lru_cache
@@ -26,6 +27,9 @@ from typing import Any
 import jinja2
 
 from digest.errors import DigestError
+from digest.locales import DEFAULT_LOCALE
+from digest.render.formats import number
+from digest.render.i18n import translations
 from digest.render.wrap import wrap
 
 
@@ -37,9 +41,14 @@ def _autoescape(name: str | None) -> bool:
     return not (name or "").endswith(".txt")
 
 
-def environment(override_dir: Path | None) -> jinja2.Environment:
-    """Files in `override_dir` win by name; anything it lacks comes from the built-in theme."""
-    return _environment(override_dir, _files_state(override_dir))
+def environment(
+    override_dir: Path | None, lang: str = DEFAULT_LOCALE, catalog: gettext.NullTranslations | None = None
+) -> jinja2.Environment:
+    """Files in `override_dir` win by name; anything it lacks comes from the built-in theme.
+    `{{ _("...") }}` and `ngettext` in templates speak `lang` (render/i18n.py), from `catalog`
+    when the caller has loaded it already."""
+    catalog = catalog or translations(lang, override_dir)
+    return _environment(override_dir, _files_state(override_dir), lang, catalog)
 
 
 def _files_state(override_dir: Path | None) -> tuple:
@@ -65,8 +74,10 @@ def _scan(folder: str, state: list[tuple]) -> None:
         state.append((folder, "", 0, 0))
 
 
-@lru_cache(maxsize=8)
-def _environment(override_dir: Path | None, files_state: tuple) -> jinja2.Environment:
+@lru_cache(maxsize=32)
+def _environment(
+    override_dir: Path | None, files_state: tuple, lang: str, catalog: gettext.NullTranslations
+) -> jinja2.Environment:
     search = [str(override_dir)] if override_dir else []
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader([*search, str(builtin_dir())]),
@@ -76,9 +87,18 @@ def _environment(override_dir: Path | None, files_state: tuple) -> jinja2.Enviro
         lstrip_blocks=True,
         keep_trailing_newline=True,
         auto_reload=False,
+        extensions=["jinja2.ext.i18n"],
     )
     env.filters["wrap"] = wrap
+    install_language(env, lang, catalog)
     return env
+
+
+def install_language(env: jinja2.Environment, lang: str, catalog: gettext.NullTranslations) -> None:
+    """Newstyle gettext (escaped, `%(name)s` filled in by the call) and the locale's number format."""
+    env.install_gettext_translations(catalog, newstyle=True)  # type: ignore[attr-defined]
+    env.filters["number"] = lambda value: number(int(value), lang)
+    env.globals["lang"] = lang
 
 
 def render(env: jinja2.Environment, name: str, **values: Any) -> str:

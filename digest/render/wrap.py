@@ -21,6 +21,9 @@ WIDTH = 78
 _OTHER_SPACE = re.compile(r"[\t\n\x0b\x0c\r]")
 
 
+# Item paragraphs wrap the same in every language a digest is rendered in (and in each pass that
+# fits Gmail's clip): remembered, not redone.
+@lru_cache(maxsize=4096)
 def wrap(text: str, width: int = WIDTH, indent: str = "", first: str | None = None) -> str:
     """Wrap prose within `width` columns; words longer than a line are split so no line overflows."""
     first = indent if first is None else first

@@ -8,14 +8,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Column, Engine, Float, MetaData, String, Table, inspect, select
 
 from digest.config import Settings
 from digest.cron import make_trigger, next_fire
 from digest.periods import CADENCES
-from digest.schedule import lock, state
+from digest.schedule import lock, state, zones
 from digest.schedule.service import JOBSTORE_TABLE, job_id
+from digest.store import subscribers as subscriber_store
 
 _jobs_t = Table(JOBSTORE_TABLE, MetaData(), Column("id", String(191)), Column("next_run_time", Float(25)))
 
@@ -56,15 +58,20 @@ def list_jobs(settings: Settings, engine: Engine, now: datetime) -> Listing:
     current = lock.holder(engine)
     running = current if current is not None and not current.is_stale(now) else None
     stored = _stored_next_runs(engine) if running else {}
-    return Listing(running, [_view(settings, engine, cadence, now, stored) for cadence in CADENCES])
+    names = [
+        zones.schedule_name(g.cadence, g.timezone, settings.timezone.key)
+        for g in send_groups(settings, engine)
+    ]
+    return Listing(running, [_view(settings, engine, name, now, stored) for name in names])
 
 
-def _view(settings: Settings, engine: Engine, cadence: str, now: datetime, stored: dict) -> JobView:
-    tz = settings.timezone
-    next_run = stored.get(job_id(cadence)) or next_fire(make_trigger(settings.cron_for(cadence), tz), now)
-    row = state.get(engine, cadence)
+def _view(settings: Settings, engine: Engine, name: str, now: datetime, stored: dict) -> JobView:
+    cadence, zone = zones.parse_schedule_name(name, settings.timezone.key)
+    tz = ZoneInfo(zone)
+    next_run = stored.get(job_id(name)) or next_fire(make_trigger(settings.cron_for(cadence), tz), now)
+    row = state.get(engine, name)
     return JobView(
-        cadence,
+        name,
         settings.cron_for(cadence),
         tz.key,
         next_run.astimezone(tz) if next_run else None,
@@ -73,6 +80,21 @@ def _view(settings: Settings, engine: Engine, cadence: str, now: datetime, store
         row.last_run_at if row else None,
         row.last_duration if row else None,
     )
+
+
+def send_groups(settings: Settings, engine: Engine) -> list[zones.Group]:
+    """The groups a scheduler fires for now: per zone with DIGEST_SEND_LOCAL_TIME, else one per cadence."""
+    with engine.connect() as connection:
+        counts = subscriber_store.active_counts_by_zone(connection)
+    return zones.groups(counts, CADENCES, settings.timezone.key, settings.send_local_time)
+
+
+def plan_window(
+    settings: Settings, engine: Engine, start: datetime, end: datetime
+) -> list[zones.PlannedSend]:
+    """What the scheduler will send between `start` and `end`, with today's subscribers."""
+    crons = {cadence: settings.cron_for(cadence) for cadence in CADENCES}
+    return zones.plan_sends(send_groups(settings, engine), crons, settings.timezone, start, end)
 
 
 def _stored_next_runs(engine: Engine) -> dict[str, datetime]:

@@ -1,4 +1,8 @@
-"""One scheduled run of a cadence: plan it, send it through the delivery log, remember the outcome.
+"""One scheduled run of a schedule: plan it, send it through the delivery log, remember the outcome.
+
+A schedule is a cadence (`weekly`), or with DIGEST_SEND_LOCAL_TIME one time zone's group of it
+(`weekly@Asia/Tokyo`, digest/schedule/zones.py): its own cron times in that zone, its own
+`handled_until`, catch-up and claim batch; the period it sends is always the organizer's.
 
 Every run composes the period's digest (digest.compose) and hands it to `digest.send.send_period`,
 which only sends to recipients still owed it; that record, not this module, is what makes a
@@ -12,6 +16,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, Engine
 
@@ -20,10 +25,11 @@ from digest.config import Settings
 from digest.cron import make_trigger
 from digest.errors import DigestError, EmptyPeriodError
 from digest.periods import CADENCES, Period, last_complete, parse_period
-from digest.schedule import lock, state
+from digest.schedule import lock, state, zones
 from digest.schedule.policy import grace_of, plan
 from digest.schedule.review import review_tick, stop_if_waiting
 from digest.store.digests import list_digests
+from digest.store.subscribers import ZoneGroup, active_counts_by_zone
 
 log = logging.getLogger("digest.scheduler")
 
@@ -39,11 +45,28 @@ class Context:
     review_every: float = 60.0  # seconds between review ticks (open windows, send released editions)
     lead: lock.Leadership | None = None  # None: no leadership to check (a lone run, a test)
     lost: bool = False  # another scheduler took over: this one stops
-    locks: dict[str, threading.Lock] = field(default_factory=lambda: {c: threading.Lock() for c in CADENCES})
+    locks: dict[str, threading.Lock] = field(default_factory=dict)
     clock: Clock = utc_now
+    _guard: threading.Lock = field(default_factory=threading.Lock)
 
-    def trigger(self, cadence: str):
-        return make_trigger(self.settings.cron_for(cadence), self.settings.timezone, self.second)
+    def trigger(self, name: str):
+        cadence, zone = self.where(name)
+        return make_trigger(self.settings.cron_for(cadence), ZoneInfo(zone), self.second)
+
+    def where(self, name: str) -> tuple[str, str]:
+        """(cadence, time zone) of a schedule name."""
+        return zones.parse_schedule_name(name, self.settings.timezone.key)
+
+    def lock_for(self, name: str) -> threading.Lock:
+        with self._guard:
+            return self.locks.setdefault(name, threading.Lock())
+
+    def group(self, name: str) -> ZoneGroup | None:
+        """Whom a schedule's runs reach: everyone of its cadence, or one zone's group."""
+        if not self.settings.send_local_time:
+            return None
+        zone = self.where(name)[1]
+        return ZoneGroup(zone, organizers=zone == self.settings.timezone.key)
 
     def fence(self, connection: Connection) -> None:
         """Raises lock.LeadershipLost inside `connection`'s transaction once another leads."""
@@ -55,11 +78,24 @@ class Context:
             self.fence(connection)
 
 
+def schedule_names(ctx: Context) -> list[str]:
+    """The schedules to run now: one per cadence, or with local time one per cadence and zone that
+    has subscribers (the organizer's zone always)."""
+    if not ctx.settings.send_local_time:
+        return list(CADENCES)
+    with ctx.engine.connect() as connection:
+        counts = active_counts_by_zone(connection)
+    organizer = ctx.settings.timezone.key
+    found = zones.groups(counts, CADENCES, organizer, local_time=True)
+    return [zones.schedule_name(g.cadence, g.timezone, organizer) for g in found]
+
+
 def tick(ctx: Context, cadence: str, now: datetime, on_start: bool = False) -> state.Outcome | None:
-    """Run whatever the policy says is due for `cadence` at `now` (nothing, or one fire time).
-    `on_start`: called by a starting scheduler, so a due run is one missed while it was down.
-    Raises lock.LeadershipLost when another scheduler has taken over: nothing is done then."""
-    with ctx.locks[cadence]:
+    """Run whatever the policy says is due for schedule `cadence` (a cadence or a zone's group of
+    it) at `now`: nothing, or one fire time. `on_start`: called by a starting scheduler, so a due
+    run is one missed while it was down. Raises lock.LeadershipLost when another scheduler has
+    taken over: nothing is done then."""
+    with ctx.lock_for(cadence):
         ctx.check_leadership()
         released = review_tick(ctx, cadence, now, send)
         row, _ = state.ensure(ctx.engine, cadence, now)
@@ -79,7 +115,7 @@ def tick(ctx: Context, cadence: str, now: datetime, on_start: bool = False) -> s
                 decision.coalesced + 1,
                 _local(ctx, decision.run),
             )
-        finish_unfinished(ctx, cadence)
+        finish_unfinished(ctx, ctx.where(cadence)[0])
         outcome = run_fire_time(ctx, cadence, decision.run, now if on_start else None, now)
         final = outcome.kind != "error"  # an error before anything was stored is tried again
         state.record(ctx.engine, cadence, outcome, decision.handled_until if final else None, ctx.fence)
@@ -93,16 +129,18 @@ def run_fire_time(
     caught_up_at: datetime | None = None,
     now: datetime | None = None,
 ) -> state.Outcome:
-    """Send the last complete period as of the scheduled fire time (not the wall clock), so a late
-    catch-up still sends the period that run was meant for. A held or unapproved edition waits."""
+    """Send the last complete period (in the organizer's zone) as of the scheduled fire time (not
+    the wall clock), so a late catch-up still sends the period that run was meant for. A held or
+    unapproved edition waits."""
+    name, (cadence, zone) = cadence, ctx.where(cadence)
     period = last_complete(cadence, fire_time, ctx.settings.timezone)
     waiting = stop_if_waiting(ctx, cadence, period, fire_time, now or ctx.clock())
     if waiting is not None:
         return waiting
-    why = f"run of {_local(ctx, fire_time)}"
+    why = f"run of {_local(ctx, fire_time, zone)}"
     if caught_up_at is not None:
         why = f"missed {why}, caught up {_duration(caught_up_at - fire_time)} late"
-    return send(ctx, cadence, period, fire_time, why)
+    return send(ctx, cadence, period, fire_time, why, ctx.group(name))
 
 
 def _duration(delta: timedelta) -> str:
@@ -123,18 +161,27 @@ def finish_unfinished(ctx: Context, cadence: str | None = None) -> list[state.Ou
     return outcomes
 
 
-def send(ctx: Context, cadence: str, period: Period, fire_time: datetime | None, why: str) -> state.Outcome:
-    """One send through the delivery log, with one log line for its outcome."""
-    from digest.compose import stored_digest
+def send(
+    ctx: Context,
+    cadence: str,
+    period: Period,
+    fire_time: datetime | None,
+    why: str,
+    group: ZoneGroup | None = None,
+) -> state.Outcome:
+    """One send through the delivery log (to one zone's group, when given), with one log line for
+    its outcome."""
+    from digest.compose import renderings, stored_digest
     from digest.send import SendAborted, send_period
 
     started_at, started = ctx.clock(), time.monotonic()
-    label = f"{cadence} {period.key} ({why})"
+    label = f"{cadence} {period.key}{f' in {group.timezone}' if group else ''} ({why})"
     if ctx.settings.scheduler_queue:
         return _queue(ctx, cadence, period, fire_time, label)
     try:
         ctx.settings.require("from_addr", "secret_key", purpose="digest send")
         digest = stored_digest(ctx.settings, ctx.engine, cadence, period, started_at)
+        languages = renderings(ctx.settings, ctx.engine, digest, period, started_at)
         report = send_period(
             ctx.settings,
             ctx.engine,
@@ -142,6 +189,8 @@ def send(ctx: Context, cadence: str, period: Period, fire_time: datetime | None,
             started_at,
             stop_event=ctx.stop_event,
             clock=ctx.clock,
+            renderings=languages,
+            zone=group,
             fence=lock.Fence(ctx.lead) if ctx.lead else None,
         )
     except lock.LeadershipLost:
@@ -210,8 +259,9 @@ def _since(started: float) -> float:
     return round(time.monotonic() - started, 3)
 
 
-def _local(ctx: Context, when: datetime) -> str:
-    return when.astimezone(ctx.settings.timezone).strftime("%Y-%m-%d %H:%M:%S %Z")
+def _local(ctx: Context, when: datetime, zone: str | None = None) -> str:
+    tz = ZoneInfo(zone) if zone else ctx.settings.timezone
+    return when.astimezone(tz).strftime("%Y-%m-%d %H:%M:%S %Z")
 
 
 def _skipped_detail(ctx: Context, since: datetime) -> str:

@@ -22,6 +22,7 @@ from datetime import datetime
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
 
@@ -31,7 +32,7 @@ from digest.errors import DigestError
 from digest.periods import CADENCES
 from digest.schedule import lock, state
 from digest.schedule.policy import misfire_grace_seconds
-from digest.schedule.runs import Context, finish_unfinished, tick
+from digest.schedule.runs import Context, finish_unfinished, schedule_names, tick
 
 log = logging.getLogger("digest.scheduler")
 JOBSTORE_TABLE = "apscheduler_jobs"
@@ -41,6 +42,8 @@ PURGE_MINUTES = 15
 # APScheduler's persisted jobs name their function by reference (`digest.schedule.service:fire`),
 # so the function finds the running process's context here. One scheduler per process.
 _context: Context | None = None
+_scheduler: BackgroundScheduler | None = None
+GROUPS_REFRESH_SECONDS = 60
 
 
 REVIEW_EVERY_SECONDS = 60  # how soon an approval or a review window is acted on
@@ -96,7 +99,7 @@ def run_scheduler(
 ) -> None:
     """Run until `stop_event` is set. Raises SchedulerRunning when another scheduler holds a SQLite
     database, DigestError when the lease was lost or in-flight sends did not finish in time."""
-    global _context
+    global _context, _scheduler
     timing = lock.Timing.of(settings.failover_seconds)
     lead = _lead(engine, timing, stop_event)
     if lead is None:
@@ -111,6 +114,7 @@ def run_scheduler(
             "scheduler leading (pid %d, epoch %d, zone %s)", os.getpid(), lead.epoch, settings.timezone.key
         )
         scheduler = _start_leading(ctx)
+        _scheduler = scheduler
         while not stop_event.wait(1.0):
             pass
         log.info("stopping: no new runs; waiting for sends in flight")
@@ -118,7 +122,7 @@ def run_scheduler(
     finally:
         beat.stop()
         lock.release(engine, lead)
-        _context = None
+        _context = _scheduler = None
     if ctx.lost:
         raise DigestError("lost the scheduler lease to another scheduler (this one stalled); stopped")
     log.info("scheduler stopped")
@@ -159,20 +163,29 @@ def _start_leading(ctx: Context) -> BackgroundScheduler | None:
 def _start(ctx: Context) -> BackgroundScheduler | None:
     startup = utc_now()
     finish_unfinished(ctx)
-    for cadence in CADENCES:
-        _, created = state.ensure(ctx.engine, cadence, startup)
+    names = schedule_names(ctx)
+    for name in names:
+        _, created = state.ensure(ctx.engine, name, startup)
         if created:
-            log.info("%s: first start of this schedule: nothing is sent for the past", cadence)
-    for cadence in CADENCES:
+            log.info("%s: first start of this schedule: nothing is sent for the past", name)
+    for name in names:
         if not ctx.stop_event.is_set():
-            tick(ctx, cadence, utc_now(), on_start=True)
+            tick(ctx, name, utc_now(), on_start=True)
     if ctx.stop_event.is_set():
         return None
     purge()
     scheduler = _make_scheduler(ctx)
+    for name in names:
+        _add_job(scheduler, ctx, name, startup)
     for cadence in CADENCES:
-        _add_job(scheduler, ctx, cadence, startup)
         _add_review_job(scheduler, cadence, ctx.review_every)
+    if ctx.settings.send_local_time:
+        scheduler.add_job(
+            refresh_groups,
+            IntervalTrigger(seconds=GROUPS_REFRESH_SECONDS),
+            id="digest-groups",
+            replace_existing=True,
+        )
     scheduler.add_job(
         purge,
         trigger="interval",
@@ -184,16 +197,35 @@ def _start(ctx: Context) -> BackgroundScheduler | None:
         max_instances=1,
     )
     scheduler.start()
-    for cadence in CADENCES:
-        job = scheduler.get_job(job_id(cadence))
-        log.info(
-            "%s: cron %r in %s, next run %s",
-            cadence,
-            ctx.settings.cron_for(cadence),
-            ctx.settings.timezone.key,
-            job.next_run_time.isoformat() if job.next_run_time else "never",
-        )
+    for name in names:
+        _log_next(ctx, scheduler, name)
     return scheduler
+
+
+def refresh_groups() -> None:
+    """With local time, a subscriber in a new zone starts a new schedule (from now: no past sends)."""
+    ctx, scheduler = _context, _scheduler
+    if ctx is None or scheduler is None or ctx.stop_event.is_set():
+        return
+    now = utc_now()
+    for name in schedule_names(ctx):
+        if scheduler.get_job(job_id(name)) is None:
+            state.ensure(ctx.engine, name, now)
+            _add_job(scheduler, ctx, name, now)
+            log.info("%s: a new time zone group", name)
+            _log_next(ctx, scheduler, name)
+
+
+def _log_next(ctx: Context, scheduler: BackgroundScheduler, name: str) -> None:
+    cadence, zone = ctx.where(name)
+    job = scheduler.get_job(job_id(name))
+    log.info(
+        "%s: cron %r in %s, next run %s",
+        name,
+        ctx.settings.cron_for(cadence),
+        zone,
+        job.next_run_time.isoformat() if job and job.next_run_time else "never",
+    )
 
 
 def _make_scheduler(ctx: Context) -> BackgroundScheduler:

@@ -1,12 +1,16 @@
 """Delivering one stored digest: the stages of a send, in order.
 
-1. the log: a pending delivery row per active subscriber of the cadence (idempotent);
-2. the messages: the digest MIME-encoded once (digest.mail.Letters);
+1. the log: a pending delivery row per active subscriber of the cadence (idempotent), or of one
+   time zone's group with local-time delivery;
+2. the messages: the digest MIME-encoded once per language its readers speak
+   (digest.mail.LettersByLanguage), each reader getting their own language's;
 3. the run: claim rows, send, record (send/runner.py);
 4. done: when no row is owed any more, the digest is marked complete.
 
 The caller composes the digest (digest.compose.stored_digest) and hands it here: sending never
-renders. A digest already complete sends nothing. What a crash leaves "sending" is sent again by
+renders (the caller hands every language's rendering too). A digest already complete sends
+nothing, except to a time-zone group queued after it: that reopens it. What a crash leaves
+"sending" is sent again by
 the next run: a duplicate is rarer and cheaper than a reader who silently misses an issue.
 """
 
@@ -14,22 +18,23 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime
 
 from sqlalchemy import Engine
 
 from digest.clock import Clock, utc_now
 from digest.config import Settings
-from digest.mail import Letters
-from digest.models import StoredDigest
+from digest.models import RenderedDigest, StoredDigest
 from digest.review import mark_sent
+from digest.send.languages import LettersByLanguage
 from digest.send.processes import Share, run_shared, shares
 from digest.send.report import RunStats, SendAborted, SendReport
 from digest.send.runner import Pace, Runner
 from digest.store import deliveries
 from digest.store.delivery_log import StoredDeliveryLog
-from digest.store.digests import mark_complete
+from digest.store.digests import mark_complete, reopen
+from digest.store.subscribers import ZoneGroup
 from digest.transport import Transport, describe_transport, open_transport
 
 
@@ -42,9 +47,12 @@ def send_period(
     stop_event: threading.Event | None = None,
     progress: Callable[[int, int], None] | None = None,
     clock: Clock = utc_now,
+    renderings: Mapping[str, RenderedDigest] | None = None,
+    zone: ZoneGroup | None = None,
     fence: Callable | None = None,
 ) -> SendReport:
-    """Send `digest` to every active subscriber of its cadence who is still owed it.
+    """Send `digest` to every active subscriber of its cadence (of `zone` only, when given) who is
+    still owed it, each in their language: `renderings` by locale (default: only the digest's own).
 
     Safe to call again (only those still owed get it) and concurrently (rows are claimed in the
     database). Raises SendAborted when the server keeps failing; the rest stays pending. Splits
@@ -56,10 +64,14 @@ def send_period(
     own_transport = transport is None  # one handed in (tests) cannot cross processes
     transport = transport or open_transport(settings)
     report = SendReport(rendered.cadence, rendered.period, rendered.subject, describe_transport(transport))
-    if digest.status == "sent":
+    if digest.status == "sent" and zone is None:
         _finish(engine, digest.id, report, None, started, clock)
         return report
-    deliveries.queue_deliveries(engine, digest.id, rendered.cadence)
+    deliveries.queue_deliveries(engine, digest.id, rendered.cadence, zone=zone)
+    if digest.status == "sent" and not _reopened(engine, digest.id):
+        _finish(engine, digest.id, report, None, started, clock)
+        return report
+    languages = {**(renderings or {}), settings.locale: rendered}
     sizes = shares(
         settings.send_concurrency, settings.send_processes if own_transport else 1, _owed(engine, digest.id)
     )
@@ -67,14 +79,14 @@ def send_period(
     runner = Runner(
         StoredDeliveryLog(engine, digest.id, fence=fence),
         transport,
-        Letters(settings, rendered, now),
+        LettersByLanguage(settings, languages, settings.locale, now),
         _pace(settings, sizes, 0),
         stop_event=stop_event,
         progress=_progress(engine, digest.id, progress, sizes),
         clock=clock,
     )
     report.processes = len(sizes)
-    helpers = [Share(settings, digest, now, n, sizes, fence) for n in range(1, len(sizes))]
+    helpers = [Share(settings, digest, now, n, sizes, fence, languages) for n in range(1, len(sizes))]
     try:
         stats = run_shared(runner.run, send_share, helpers, stop_event)
     except SendAborted as exc:
@@ -83,6 +95,16 @@ def send_period(
         raise
     _finish(engine, digest.id, report, stats, started, clock)
     return report
+
+
+def _reopened(engine: Engine, digest_id: int) -> bool:
+    """A complete digest with rows owed again (a zone's group queued after it) is sending again.
+    Counted from the log: an insert's row count is not reliable for every driver's executemany."""
+    with engine.begin() as connection:
+        owed = deliveries.counts(connection, digest_id).get("pending", 0) > 0
+        if owed:
+            reopen(connection, digest_id)
+    return owed
 
 
 def send_share(share: Share, stop_event: threading.Event) -> RunStats:
@@ -95,7 +117,7 @@ def send_share(share: Share, stop_event: threading.Event) -> RunStats:
         runner = Runner(
             StoredDeliveryLog(engine, share.digest.id, fence=share.fence),
             open_transport(settings),
-            Letters(settings, share.digest.rendered, share.now),
+            LettersByLanguage(settings, share.languages, settings.locale, share.now),
             _pace(settings, share.sizes, share.index),
             stop_event=stop_event,
         )

@@ -16,7 +16,7 @@ import multiprocessing
 import signal
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from multiprocessing.connection import Connection as Pipe
 
 from digest.send.report import RunStats, SendAborted
@@ -45,6 +45,7 @@ class Share:
     index: int  # which of `sizes` is this process's
     sizes: list[int]  # every process's connections
     fence: Callable | None = None  # picklable (a scheduler's lock.Fence), checked in each claim
+    languages: dict = field(default_factory=dict)  # locale -> RenderedDigest: each reader's language
 
 
 def run_shared(

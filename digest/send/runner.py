@@ -27,6 +27,7 @@ from digest.clock import Clock, utc_now
 from digest.mail import Letters, Recipient
 from digest.models import Claimed
 from digest.owners import new_owner_id, owner_is_gone
+from digest.send.languages import LettersByLanguage
 from digest.send.log import DeliveryLog
 from digest.send.pacing import MAX_TRIES, RateLimiter, backoff, claim_size
 from digest.send.report import RunStats, SendAborted
@@ -68,7 +69,7 @@ class Runner:
         self,
         log: DeliveryLog,
         transport: Transport,
-        letters: Letters,
+        letters: Letters | LettersByLanguage,
         pace: Pace,
         stop_event: threading.Event | None = None,
         progress: Callable[[int], None] | None = None,
@@ -358,4 +359,4 @@ class Runner:
 
 
 def _recipient(row: Claimed) -> Recipient:
-    return Recipient(row.email, row.name, row.subscriber_id)
+    return Recipient(row.email, row.name, row.subscriber_id, row.locale)

@@ -21,10 +21,10 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import Engine
 
 from digest.config import Settings
-from digest.mail import Letters
-from digest.models import RenderedDigest
+from digest.models import RenderedDigest, StoredDigest
 from digest.review import mark_sent
 from digest.send.fleet import FleetLimiter
+from digest.send.languages import LettersByLanguage
 from digest.send.queue import ENTRYPOINT, conninfo, install, require_postgresql
 from digest.send.report import SendAborted
 from digest.send.runner import Pace, Runner
@@ -104,7 +104,7 @@ def run_batch(
     runner = Runner(
         StoredDeliveryLog(engine, digest_id, scope=scope),
         open_transport(settings),
-        Letters(settings, _rendered(row), now),
+        _letters(settings, engine, row, now),
         Pace(settings.send_concurrency, settings.send_rate, settings.bounce_limit),
         stop_event=stop_event,
         limiter=limiter,
@@ -123,6 +123,24 @@ def run_batch(
             mark_sent(connection, row.cadence, row.period, datetime.now(UTC))
     if stop_event.is_set():
         raise RetryRequested(reason="worker stopping")  # another worker (or this one, later) goes on
+
+
+def _letters(settings: Settings, engine: Engine, row, now: datetime) -> LettersByLanguage:
+    """The digest in each language its readers speak, rendered once per digest in this process."""
+    rendered = _rendered(row)
+    if row.id not in _LANGUAGES:
+        from digest.compose import renderings
+        from digest.periods import parse_period
+
+        period = parse_period(row.cadence, row.period, settings.timezone)
+        stored = StoredDigest(row.id, row.status, rendered)
+        _LANGUAGES.clear()  # one digest at a time is plenty: batches of one send follow each other
+        _LANGUAGES[row.id] = renderings(settings, engine, stored, period, now)
+    languages = {**_LANGUAGES[row.id], settings.locale: rendered}
+    return LettersByLanguage(settings, languages, settings.locale, now)
+
+
+_LANGUAGES: dict[int, dict[str, RenderedDigest]] = {}
 
 
 def _rendered(row) -> RenderedDigest:

@@ -18,6 +18,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from digest.models import Claimed, OtherClaim
 from digest.store import subscribers as subscriber_store
 from digest.store.schema import deliveries, subscribers
+from digest.store.subscribers import ZoneGroup
 
 DONE = ("sent", "failed", "skipped")
 
@@ -31,15 +32,18 @@ def _insert_ignoring_duplicates(connection: Connection):
     return insert(deliveries).prefix_with("IGNORE")  # MySQL-like: best effort
 
 
-def queue_deliveries(engine: Engine, digest_id: int, cadence: str, page: int = 500) -> int:
-    """A pending row for every active subscriber of the cadence who has none yet for this digest.
+def queue_deliveries(
+    engine: Engine, digest_id: int, cadence: str, page: int = 500, zone: ZoneGroup | None = None
+) -> int:
+    """A pending row for every active subscriber of the cadence who has none yet for this digest
+    (only those of one time zone when `zone` is given: one group of local-time delivery).
 
     Subscribers are read a page at a time by id and each page is its own short transaction, so a
     list of any size streams through and concurrent runs never wait long on each other."""
     queued, after = 0, 0
     while True:
         with engine.begin() as connection:
-            rows = subscriber_store.active_ids_after(connection, cadence, after, page)
+            rows = subscriber_store.active_ids_after(connection, cadence, after, page, zone)
             if not rows:
                 return queued
             after = rows[-1].id
@@ -104,6 +108,7 @@ def claim(
             deliveries.c.email,
             subscribers.c.name,
             deliveries.c.attempts,
+            subscribers.c.locale,
         )
         .join(subscribers, subscribers.c.id == deliveries.c.subscriber_id)
         .where(deliveries.c.id.in_(ids), deliveries.c.claimed_by == run_id, deliveries.c.state == "sending")

@@ -44,6 +44,13 @@ def save_digest(connection: Connection, rendered: RenderedDigest, now: datetime)
     return digest_id
 
 
+def reopen(connection: Connection, digest_id: int) -> None:
+    """A sent digest owed again to a group queued after it completed (local-time delivery)."""
+    connection.execute(
+        update(digests).where(digests.c.id == digest_id).values(status="sending", completed_at=None)
+    )
+
+
 def mark_complete(connection: Connection, digest_id: int, now: datetime) -> None:
     connection.execute(
         update(digests).where(digests.c.id == digest_id).values(status="sent", completed_at=now)

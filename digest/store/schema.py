@@ -90,6 +90,8 @@ subscribers = Table(
     Column("bounce_count", Integer, nullable=False, default=0),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
+    Column("locale", String(16)),  # language code (`es`); NULL: DIGEST_LOCALE
+    Column("timezone", String(64)),  # IANA zone; NULL: DIGEST_TIMEZONE
     Index("ix_subscribers_cadence_status", "cadence", "status"),
 )
 
@@ -173,7 +175,7 @@ scheduler_lock = Table(
 scheduler_jobs = Table(
     "scheduler_jobs",
     metadata,
-    Column("cadence", String(16), primary_key=True),
+    Column("cadence", String(100), primary_key=True),  # a schedule: `weekly`, or `weekly@Asia/Tokyo`
     Column("created_at", UTCDateTime, nullable=False),
     Column("handled_until", UTCDateTime, nullable=False),
     Column("last_fire_time", UTCDateTime),
@@ -323,6 +325,21 @@ def _record_digest_items(connection) -> None:
             connection.execute(digest_items.insert(), values)
 
 
+def _subscriber_locale_and_timezone(connection) -> None:
+    """Each reader's language and time zone; NULL (every existing row) means the organizer's."""
+    columns = {c["name"] for c in inspect(connection).get_columns("subscribers")}
+    for name, kind in (("locale", "VARCHAR(16)"), ("timezone", "VARCHAR(64)")):
+        if name not in columns:  # a store created by v1 from the current table has them already
+            connection.execute(text(f"ALTER TABLE subscribers ADD COLUMN {name} {kind}"))
+
+
+def _scheduler_schedules_per_time_zone(connection) -> None:
+    """Local-time delivery keeps one schedule per cadence and zone (`weekly@America/Argentina/...`):
+    the key outgrows the 16 characters a cadence needed (SQLite does not enforce the length)."""
+    if connection.dialect.name == "postgresql":
+        connection.execute(text("ALTER TABLE scheduler_jobs ALTER COLUMN cadence TYPE VARCHAR(100)"))
+
+
 # Append only: each entry upgrades an existing database by one version, in one transaction.
 MIGRATIONS = [
     _create_v1,
@@ -333,4 +350,6 @@ MIGRATIONS = [
     _fleet_send_rate,
     _add_editions,
     _record_digest_items,
+    _subscriber_locale_and_timezone,
+    _scheduler_schedules_per_time_zone,
 ]

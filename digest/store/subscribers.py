@@ -4,9 +4,10 @@ the lowercase form that finds duplicates case-insensitively."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, Row, delete, func, insert, select, update
+from sqlalchemy import Connection, Row, delete, func, insert, or_, select, update
 
 from digest.store import events
 from digest.store.schema import subscribers
@@ -31,11 +32,13 @@ def insert_subscriber(
     source: str,
     now: datetime,
     status: str = "active",
-    **consent,
+    **extra,
 ) -> int:
-    """`consent`: the consent columns known at insert (consent_ip, consent_user_agent, ...)."""
+    """`extra`: optional columns known at insert (`locale`, `timezone`, the consent columns
+    consent_ip, consent_user_agent, ...)."""
     result = connection.execute(
         insert(subscribers).values(
+            **extra,
             email=email,
             email_key=email.lower(),
             name=name,
@@ -46,7 +49,6 @@ def insert_subscriber(
             created_at=now,
             updated_at=now,
             consent_at=now,
-            **consent,
         )
     )
     return result.inserted_primary_key[0]
@@ -83,8 +85,19 @@ def count_by_status(connection: Connection, cadence: str | None = None) -> dict[
     return {status: count for status, count in connection.execute(query)}
 
 
-def active_ids_after(connection: Connection, cadence: str, after_id: int, limit: int) -> list[Row]:
-    """One page of active subscribers of a cadence, by id: streaming without holding a cursor."""
+@dataclass(frozen=True)
+class ZoneGroup:
+    """The subscribers of one time zone; `organizers` also takes those with no zone of their own."""
+
+    timezone: str
+    organizers: bool
+
+
+def active_ids_after(
+    connection: Connection, cadence: str, after_id: int, limit: int, zone: ZoneGroup | None = None
+) -> list[Row]:
+    """One page of active subscribers of a cadence (of one zone), by id: streaming without
+    holding a cursor."""
     query = (
         select(subscribers.c.id, subscribers.c.email)
         .where(
@@ -95,7 +108,35 @@ def active_ids_after(connection: Connection, cadence: str, after_id: int, limit:
         .order_by(subscribers.c.id)
         .limit(limit)
     )
+    if zone is not None:
+        query = query.where(_in_zone(zone))
     return list(connection.execute(query))
+
+
+def _in_zone(zone: ZoneGroup):
+    if zone.organizers:
+        return or_(subscribers.c.timezone.is_(None), subscribers.c.timezone == zone.timezone)
+    return subscribers.c.timezone == zone.timezone
+
+
+def active_locales(connection: Connection, cadence: str) -> set[str | None]:
+    """The languages a cadence's readers have chosen (None: the default one)."""
+    query = (
+        select(subscribers.c.locale)
+        .where(subscribers.c.cadence == cadence, subscribers.c.status == "active")
+        .distinct()
+    )
+    return set(connection.execute(query).scalars())
+
+
+def active_counts_by_zone(connection: Connection) -> list[tuple[str, str | None, int]]:
+    """(cadence, time zone or None, active subscribers): the send groups of local-time delivery."""
+    query = (
+        select(subscribers.c.cadence, subscribers.c.timezone, func.count())
+        .where(subscribers.c.status == "active")
+        .group_by(subscribers.c.cadence, subscribers.c.timezone)
+    )
+    return [(cadence, zone, count) for cadence, zone, count in connection.execute(query)]
 
 
 def record_bounce(connection: Connection, subscriber_id: int, limit: int, now: datetime) -> bool:

@@ -21,6 +21,7 @@ from starlette.responses import HTMLResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from digest.errors import DigestError
+from digest.locales import N_
 
 log = logging.getLogger("digest.web")
 
@@ -40,14 +41,15 @@ BASE_HEADERS = {
     "permissions-policy": "camera=(), microphone=(), geolocation=(), interest-cohort=()",
 }
 
+# Shown through the error page's `_()`, in the reader's language.
 STATUS_TEXT = {
-    400: ("Bad request", "The request could not be understood."),
-    403: ("Not allowed", "This request is not allowed."),
-    404: ("Not found", "There is nothing at this address."),
-    405: ("Method not allowed", "This address does not accept that kind of request."),
-    413: ("Too large", "The request was too large."),
-    500: ("Something went wrong", "The server had a problem. Please try again in a moment."),
-    503: ("Not available", "This page is not available right now."),
+    400: (N_("Bad request"), N_("The request could not be understood.")),
+    403: (N_("Not allowed"), N_("This request is not allowed.")),
+    404: (N_("Not found"), N_("There is nothing at this address.")),
+    405: (N_("Method not allowed"), N_("This address does not accept that kind of request.")),
+    413: (N_("Too large"), N_("The request was too large.")),
+    500: (N_("Something went wrong"), N_("The server had a problem. Please try again in a moment.")),
+    503: (N_("Not available"), N_("This page is not available right now.")),
 }
 
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
+from jinja2 import Environment
 from sqlalchemy import Engine, Row
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -34,8 +35,11 @@ from starlette.types import ASGIApp
 from digest import subscribers
 from digest.clock import Clock, utc_now
 from digest.config import Settings
+from digest.locales import N_, negotiate, text_direction
 from digest.models import PERSONAL_MARKS
-from digest.periods import CADENCES, Period, describe, parse_period
+from digest.periods import CADENCES, Period, parse_period
+from digest.render.formats import period_words
+from digest.render.i18n import translations
 from digest.render.templates import environment
 from digest.store import current_version
 from digest.store import digests as digest_store
@@ -56,9 +60,9 @@ ARCHIVE_CSP = (
 )
 
 NOTICES = {
-    "weekly": "Saved: you will get the weekly digest.",
-    "monthly": "Saved: you will get the monthly digest.",
-    "resubscribed": "Welcome back: you are subscribed again.",
+    "weekly": N_("Saved: you will get the weekly digest."),
+    "monthly": N_("Saved: you will get the monthly digest."),
+    "resubscribed": N_("Welcome back: you are subscribed again."),
 }
 
 
@@ -74,40 +78,51 @@ class PublicSite:
         # Links in pages start with the path of DIGEST_BASE_URL, for a proxy that serves us under a prefix.
         self.root = urlsplit(settings.base_url).path.rstrip("/")
 
-    def templates(self):
-        """Per request, so a page edited in DIGEST_TEMPLATES_DIR shows without a restart."""
-        return environment(self.settings.templates_dir)
-
-    def page(self, name: str, status_code: int = 200, **context) -> HTMLResponse:
+    def page(self, name: str, status_code: int = 200, lang: str | None = None, **context) -> HTMLResponse:
+        """A page in `lang` (the subscriber's or the browser's language, else DIGEST_LOCALE)."""
+        lang = lang or self.settings.locale
         body = (
-            self.templates()
+            self.templates(lang)
             .get_template(f"web/{name}")
             .render(
                 site_name=self.settings.name,
                 postal_address=self.settings.postal_address,
                 root=self.root,
+                dir=text_direction(lang),
                 **context,
             )
         )
-        return HTMLResponse(body, status_code=status_code, headers={"cache-control": "no-store"})
+        headers = {"cache-control": "no-store", "content-language": lang, "vary": "Accept-Language"}
+        return HTMLResponse(body, status_code=status_code, headers=headers)
+
+    def templates(self, lang: str | None = None) -> Environment:
+        """Per request, so a page edited in DIGEST_TEMPLATES_DIR shows without a restart."""
+        return environment(self.settings.templates_dir, lang or self.settings.locale)
+
+    def reader_language(self, request: Request) -> str:
+        return negotiate(request.headers.get("accept-language"), self.settings.locale)
 
     def error_page(self, request: Request, status: int, title: str, message: str) -> Response:
-        return self.page("error.html", status, title=title, message=message, status=status)
+        lang = self.reader_language(request)
+        return self.page("error.html", status, lang, title=title, message=message, status=status)
 
     # --- personal links -------------------------------------------------------------------------
 
     def subscriber_id(self, request: Request) -> int:
         subscriber_id = read_token(self.settings.signing_keys, request.path_params["token"])
         if subscriber_id is None:
-            raise HTTPException(404, "This link is not valid. Please use the link in your latest email.")
+            raise HTTPException(404, N_("This link is not valid. Please use the link in your latest email."))
         return subscriber_id
 
-    def manage_page(self, sub: subscribers.Subscription | None, notice: str | None = None) -> Response:
+    def manage_page(
+        self, request: Request, sub: subscribers.Subscription | None, notice: str | None = None
+    ) -> Response:
         if sub is None:
-            raise HTTPException(404, "We have no subscription for this link. It may have been deleted.")
+            raise HTTPException(404, N_("We have no subscription for this link. It may have been deleted."))
         nonce = subscription.form_nonce(self.secret, sub.id)
         return self.page(
             "manage.html",
+            lang=sub.locale or self.reader_language(request),
             sub=sub,
             nonce=nonce,
             notice=NOTICES.get(notice or ""),
@@ -119,7 +134,8 @@ class PublicSite:
 
     async def show(self, request: Request) -> Response:
         subscriber_id = self.subscriber_id(request)
-        return self.manage_page(await run_in_threadpool(subscribers.subscription, self.engine, subscriber_id))
+        sub = await run_in_threadpool(subscribers.subscription, self.engine, subscriber_id)
+        return self.manage_page(request, sub)
 
     async def act(self, request: Request) -> Response:
         subscriber_id = self.subscriber_id(request)
@@ -127,28 +143,30 @@ class PublicSite:
         action = form.get("action", "")
         if action not in ("cadence", "resubscribe"):
             sub = await run_in_threadpool(subscribers.unsubscribe, self.engine, subscriber_id, self.clock())
-            return self.manage_page(sub, "unsubscribed")
+            return self.manage_page(request, sub, "unsubscribed")
         self.check_form(request, form, subscriber_id)
         cadence = form.get("cadence", "")
         if cadence not in CADENCES:
-            raise HTTPException(400, "Please choose weekly or monthly.")
+            raise HTTPException(400, N_("Please choose weekly or monthly."))
         change = subscribers.set_cadence if action == "cadence" else subscribers.resubscribe
         sub = await run_in_threadpool(change, self.engine, subscriber_id, cadence, self.clock())
-        return self.manage_page(sub, cadence if action == "cadence" else "resubscribed")
+        return self.manage_page(request, sub, cadence if action == "cadence" else "resubscribed")
 
     def check_form(self, request: Request, form: dict[str, str], subscriber_id: int) -> None:
         origin = request.headers.get("origin")
         if origin and origin != "null" and origin != _origin(self.settings.base_url):
-            raise HTTPException(403, "This form was sent from another site.")
+            raise HTTPException(403, N_("This form was sent from another site."))
         if not subscription.nonce_is_valid(self.secret, form.get("nonce", ""), subscriber_id):
-            raise HTTPException(400, "This form has expired. Please reload the page and try again.")
+            raise HTTPException(400, N_("This form has expired. Please reload the page and try again."))
 
     # --- archive --------------------------------------------------------------------------------
 
     async def archive(self, request: Request) -> Response:
         rows = await run_in_threadpool(self._public_digests)
-        entries = [(row, describe(period)) for period, row in rows]
-        return self.page("archive.html", entries=entries)
+        lang = self.reader_language(request)
+        gettext = translations(lang, self.settings.templates_dir).gettext
+        entries = [(row, period_words(period, lang, gettext)) for period, row in rows]
+        return self.page("archive.html", lang=lang, entries=entries)
 
     def _period(self, cadence: str, key: str) -> Period | None:
         try:
@@ -168,7 +186,7 @@ class PublicSite:
         cadence, period = request.path_params["cadence"], request.path_params["period"]
         html = await run_in_threadpool(self._archived_html, cadence, period)
         if html is None:
-            raise HTTPException(404, "There is no sent digest for this period.")
+            raise HTTPException(404, N_("There is no sent digest for this period."))
         for mark in PERSONAL_MARKS:  # no personal link is shown to a stranger
             html = html.replace(mark, f"{self.settings.base_url}/unsubscribe")
         return HTMLResponse(html, headers={"content-security-policy": ARCHIVE_CSP})
@@ -193,7 +211,8 @@ class PublicSite:
     # --- the rest -------------------------------------------------------------------------------
 
     async def how_to_leave(self, request: Request) -> Response:
-        return self.page("how-to-unsubscribe.html", mailto=self.settings.unsubscribe_mailto)
+        lang = self.reader_language(request)
+        return self.page("how-to-unsubscribe.html", lang=lang, mailto=self.settings.unsubscribe_mailto)
 
     async def sample_link(self, request: Request) -> Response:
         """Samples and test copies link here: a page that changes nothing, on GET and POST alike."""

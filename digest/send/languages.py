@@ -1,0 +1,28 @@
+"""Each reader's copy in their own language: one set of messages per language, not per reader."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+
+from digest.config import Settings
+from digest.mail import Letters, Outgoing, Recipient
+from digest.models import RenderedDigest
+
+
+class LettersByLanguage:
+    """A digest's messages in every language its readers speak: each recipient gets the rendering
+    of their own locale (the default one when theirs is missing). The Message-ID does not depend
+    on the language, so a retry in another language is still the same message."""
+
+    def __init__(
+        self, settings: Settings, renderings: Mapping[str, RenderedDigest], default: str, now: datetime
+    ):
+        self.letters = {lang: Letters(settings, rendered, now) for lang, rendered in renderings.items()}
+        self.default = self.letters[default]
+
+    def message_id(self, recipient: Recipient) -> str:
+        return self.default.message_id(recipient)
+
+    def to(self, recipient: Recipient, message_id: str | None = None) -> Outgoing:
+        return self.letters.get(recipient.locale or "", self.default).to(recipient, message_id)

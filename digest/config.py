@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dotenv import dotenv_values
 
+from digest.addresses import AddressPolicy, parse_policy
 from digest.errors import ConfigError
 
 CADENCES = ("weekly", "monthly")
@@ -281,6 +282,21 @@ OPTIONS: tuple[Option, ...] = (
         "Postal address shown in the footer (anti-spam laws ask for one)",
     ),
     Option(
+        "DIGEST_FETCH_ALLOW_PRIVATE",
+        "fetch_addresses",
+        "false",
+        parse_policy,
+        "Let `ingest` fetch URLs on loopback, private and link-local addresses: true, false, or "
+        "comma-separated networks to allow (e.g. 10.1.2.0/24); cloud metadata addresses never",
+    ),
+    Option(
+        "DIGEST_FETCH_TIMEOUT",
+        "fetch_timeout",
+        "20",
+        _float_at_least(1),
+        "Seconds one fetch of a URL by `ingest` may take in all (DNS, connect, redirects, body)",
+    ),
+    Option(
         "DIGEST_UNSUBSCRIBE_MAILTO",
         "unsubscribe_mailto",
         "",
@@ -321,6 +337,8 @@ class Settings:
     footer_text: str | None
     postal_address: str | None
     unsubscribe_mailto: str | None
+    fetch_addresses: AddressPolicy = field(default_factory=AddressPolicy)
+    fetch_timeout: float = 20.0
 
     def require(self, *attrs: str, purpose: str) -> None:
         """Keys optional in general but needed by one command (DIGEST_FROM for send, ...)."""

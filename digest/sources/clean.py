@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import html
 import re
-from datetime import datetime
+from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from html.parser import HTMLParser
+from urllib.parse import urljoin
 from zoneinfo import ZoneInfo
 
 import nh3
@@ -37,13 +38,24 @@ ALLOWED_TAGS = {
 _ALLOWED_ATTRIBUTES = {"a": {"href", "title"}, "abbr": {"title"}}
 _SAFE_SCHEMES = {"http", "https", "mailto"}
 _BLOCKS = {"p", "div", "br", "li", "blockquote", "pre", "h1", "h2", "h3", "h4", "h5", "h6", "tr"}
+# C0 controls (but tab and line breaks) read as a space; C1 controls (U+0080-U+009F) are almost always
+# Windows-1252 bytes decoded as Latin-1 and mean nothing in Unicode: they are removed.
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+_C1_CONTROL = re.compile(r"[\x80-\x9f]")
+# Items dated outside these years are refused: they are typos or hostile, and the period arithmetic
+# of years 1 or 9999 overflows.
+EARLIEST_YEAR, LATEST_YEAR = 1970, 2200
 # ASCII white space and Unicode line breaks, but not no-break spaces: authors put those on purpose.
 _BREAKING_SPACE = re.compile(r"[ \t\n\r\f\v\x85\u2028\u2029]+")
 
 
-def sanitize_html(fragment: str) -> str:
-    """Sanitized HTML: allowed tags only, http(s)/mailto links only, links made rel=noopener."""
+class DateOutOfRange(ValueError):
+    """A readable date outside EARLIEST_YEAR..LATEST_YEAR: the item is refused, its source is not."""
+
+
+def sanitize_html(fragment: str, base: str | None = None) -> str:
+    """Sanitized HTML: allowed tags only, absolute http(s)/mailto links only (relative ones resolved
+    against `base`, or dropped: a mail has no page to be relative to), links made rel=noopener."""
     return nh3.clean(
         fragment,
         tags=ALLOWED_TAGS,
@@ -51,7 +63,14 @@ def sanitize_html(fragment: str) -> str:
         url_schemes=_SAFE_SCHEMES,
         link_rel="noopener noreferrer",
         strip_comments=True,
+        attribute_filter=lambda _tag, name, value: _absolute_href(value, base) if name == "href" else value,
     ).strip()
+
+
+def _absolute_href(value: str, base: str | None) -> str | None:
+    if value.lower().startswith("mailto:"):
+        return value
+    return safe_url(value, base)
 
 
 class _TextExtractor(HTMLParser):
@@ -88,22 +107,49 @@ def html_to_text(fragment: str) -> str:
 
 def single_line(text: str | None) -> str:
     """Collapse all white space (CR/LF included) so a value can never span lines."""
-    return _BREAKING_SPACE.sub(" ", _CONTROL.sub(" ", text or "")).strip(" ")
+    return _BREAKING_SPACE.sub(" ", _without_controls(text or "")).strip(" ")
+
+
+def _without_controls(text: str) -> str:
+    return _CONTROL.sub(" ", _C1_CONTROL.sub("", text))
 
 
 def clean_text(text: str | None) -> str:
     """Keep paragraph breaks, drop control characters and trailing space."""
-    text = _CONTROL.sub(" ", (text or "").replace("\r\n", "\n").replace("\r", "\n"))
+    text = _without_controls((text or "").replace("\r\n", "\n").replace("\r", "\n"))
     paragraphs = re.split(r"\n\s*\n", text)
     return "\n\n".join(p for p in (single_line(p) for p in paragraphs) if p)
 
 
-def safe_url(url: str | None) -> str | None:
-    """An http(s) URL or nothing: javascript:, data: and friends never become links."""
+def title_from_text(text: str, words: int = 12) -> str:
+    """A title for an item that has none, as feed readers make one: the first words of its text."""
+    found = single_line(text).split(" ")
+    return " ".join(found[:words]) + ("…" if len(found) > words else "")
+
+
+def safe_url(url: str | None, base: str | None = None) -> str | None:
+    """An absolute http(s) URL or nothing: javascript:, data: and friends never become links, and a
+    relative one is resolved against `base` (the feed's own URL or declared site) or dropped."""
     url = single_line(html.unescape(url or ""))
+    if base and url:
+        try:
+            url = urljoin(base, url)
+        except ValueError:  # an invalid IPv6 host and the like
+            return None
     if re.match(r"^https?://[^\s/?#]+", url, re.IGNORECASE):
         return url
     return None
+
+
+def check_date(value: datetime) -> datetime:
+    """`value` if it lies in the years digest accepts, else DateOutOfRange."""
+    try:
+        year = value.astimezone(UTC).year
+    except OverflowError:
+        year = value.year
+    if not EARLIEST_YEAR <= year <= LATEST_YEAR:
+        raise DateOutOfRange(f"date {value.isoformat()} is outside {EARLIEST_YEAR}–{LATEST_YEAR}")
+    return value
 
 
 def parse_date(value: str | None, default_tz: ZoneInfo) -> datetime | None:
@@ -111,15 +157,17 @@ def parse_date(value: str | None, default_tz: ZoneInfo) -> datetime | None:
     value = (value or "").strip()
     if not value:
         return None
+    if re.match(r"^\s*\d{5,}-", value):  # year 10000 and later: no datetime holds it
+        raise DateOutOfRange(f"date {value!r} is outside {EARLIEST_YEAR}–{LATEST_YEAR}")
     try:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         try:
             parsed = parsedate_to_datetime(value)
-        except (TypeError, ValueError, IndexError):
+        except (TypeError, ValueError, IndexError, OverflowError):
             raise ValueError(
                 f"unreadable date {value!r} (use ISO 8601, e.g. 2023-11-06T09:00:00+01:00)"
             ) from None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=default_tz)
-    return parsed
+    return check_date(parsed)

@@ -1,0 +1,84 @@
+"""Which network addresses `ingest` may fetch from: public ones, unless the organizer opens more.
+
+A feed URL (or a redirect) that leads to loopback, a private network or a cloud metadata service would
+let whoever controls a feed read internal services into a digest and on to every subscriber.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+# Cloud instance metadata (AWS, GCP, Azure, OpenStack; AWS over IPv6; Alibaba): refused even when
+# private addresses are allowed, since no feed lives there and its credentials must never leak.
+_METADATA = {
+    ipaddress.ip_address("169.254.169.254"),
+    ipaddress.ip_address("fd00:ec2::254"),
+    ipaddress.ip_address("100.100.100.200"),
+}
+
+
+@dataclass(frozen=True)
+class AddressPolicy:
+    """`allow_private`: any address but metadata; `networks`: these ranges only, on top of public ones."""
+
+    allow_private: bool = False
+    networks: tuple[IPNetwork, ...] = ()
+
+
+class BlockedAddress(ValueError):
+    """A connection refused because of where it leads."""
+
+    def __init__(self, host: str, address: IPAddress, kind: str):
+        self.address = address
+        named = f"{host} resolves to {address}," if host != str(address) else f"{address} is"
+        super().__init__(
+            f"refused: {named} {kind} (DIGEST_FETCH_ALLOW_PRIVATE lets ingest fetch from such addresses)"
+        )
+
+
+def kind_of(address: IPAddress) -> str | None:
+    """What makes an address non-public ("a loopback address", ...), or None for a public one."""
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
+        address = address.ipv4_mapped
+    if address in _METADATA:
+        return "a cloud metadata address"
+    for test, kind in (
+        (address.is_loopback, "a loopback address"),
+        (address.is_link_local, "a link-local address"),
+        (address.is_private, "a private address"),
+        (address.is_multicast, "a multicast address"),
+        (not address.is_global, "a non-public address"),
+    ):
+        if test:
+            return kind
+    return None
+
+
+def refusal(address: IPAddress, policy: AddressPolicy) -> str | None:
+    """Why `policy` refuses a connection to `address`, or None when it may go ahead."""
+    kind = kind_of(address)
+    if kind is None or kind == "a cloud metadata address":
+        return kind
+    if policy.allow_private or any(address in network for network in policy.networks):
+        return None
+    return kind
+
+
+def parse_policy(value: str) -> AddressPolicy:
+    """DIGEST_FETCH_ALLOW_PRIVATE: true/false, or comma-separated addresses and networks to allow."""
+    word = value.strip().lower()
+    if word in ("", "false", "no", "0", "off"):
+        return AddressPolicy()
+    if word in ("true", "yes", "1", "on"):
+        return AddressPolicy(allow_private=True)
+    try:
+        networks = tuple(ipaddress.ip_network(part.strip(), strict=False) for part in word.split(","))
+    except ValueError:
+        raise ValueError(
+            f"expected true, false or a list of networks (10.0.0.0/8,...), got {value!r}"
+        ) from None
+    return AddressPolicy(networks=networks)

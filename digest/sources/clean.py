@@ -12,6 +12,8 @@ from zoneinfo import ZoneInfo
 
 import nh3
 
+from digest.models import EARLIEST_YEAR, LATEST_YEAR
+
 # Tags a summary may keep. No images, media, forms, scripts or styles: a digest shows a short
 # summary and links to the original.
 ALLOWED_TAGS = {
@@ -42,9 +44,7 @@ _BLOCKS = {"p", "div", "br", "li", "blockquote", "pre", "h1", "h2", "h3", "h4", 
 # Windows-1252 bytes decoded as Latin-1 and mean nothing in Unicode: they are removed.
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 _C1_CONTROL = re.compile(r"[\x80-\x9f]")
-# Items dated outside these years are refused: they are typos or hostile, and the period arithmetic
-# of years 1 or 9999 overflows.
-EARLIEST_YEAR, LATEST_YEAR = 1970, 2200
+
 # ASCII white space and Unicode line breaks, but not no-break spaces: authors put those on purpose.
 _BREAKING_SPACE = re.compile(r"[ \t\n\r\f\v\x85\u2028\u2029]+")
 

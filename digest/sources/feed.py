@@ -18,9 +18,11 @@ import feedparser
 
 from digest.models import Item
 from digest.sources.clean import (
+    DateOutOfRange,
     check_date,
     clean_text,
     html_to_text,
+    parse_date,
     safe_url,
     sanitize_html,
     single_line,
@@ -57,11 +59,22 @@ def check_entities(text: str) -> None:
 def _published(entry) -> datetime | None:
     parsed = entry.get("published_parsed") or entry.get("updated_parsed")
     if not parsed:
-        return None
+        return _unparsed_date(entry.get("published") or entry.get("updated"))
     try:
         return check_date(datetime.fromtimestamp(calendar.timegm(parsed), tz=UTC))
     except (OverflowError, ValueError, OSError):
         return check_date(datetime(max(1, min(parsed[0], 9999)), 1, 1, tzinfo=UTC))
+
+
+def _unparsed_date(raw: str | None) -> datetime | None:
+    """feedparser gives up on dates it cannot hold (9999-12-31 west of UTC): DateOutOfRange for those;
+    a date nobody can read leaves the item undated, as before."""
+    try:
+        return parse_date(raw, UTC)
+    except DateOutOfRange:
+        raise
+    except ValueError:
+        return None
 
 
 def _summary_html(entry) -> str:

@@ -82,6 +82,11 @@ def item_from_record(
     )
 
 
+def _named(record: dict) -> str:
+    title = single_line(_pick(_lowered(record), "title"))
+    return f" ({title[:60]!r})" if title else ""
+
+
 def _records_of(data: object) -> tuple[list, bool, str | None]:
     """(records, is a JSON Feed, base URL for its relative links)."""
     if isinstance(data, dict) and isinstance(data.get("items"), list):
@@ -112,7 +117,7 @@ def read_json(text: str, source: str, tz: ZoneInfo, base: str | None = None) -> 
         try:
             found.items.append(item_from_record(record, source, tz, base or feed_base, is_feed))
         except DateOutOfRange as exc:
-            found.warn(f"item {number} refused: {exc}")
+            found.warn(f"item {number}{_named(record)} refused: {exc}")
         except ValueError as exc:
             raise ValueError(f"item {number} {exc}") from None
     if not found.items and not found.warnings:
@@ -138,7 +143,7 @@ def read_csv(text: str, source: str, tz: ZoneInfo, base: str | None = None) -> F
             try:
                 found.items.append(item_from_record(record, source, tz, base))
             except DateOutOfRange as exc:
-                found.warn(f"line {reader.line_num}: row refused: {exc}")
+                found.warn(f"line {reader.line_num}: row{_named(record)} refused: {exc}")
             except ValueError as exc:
                 raise ValueError(f"line {reader.line_num}: row {exc}") from None
     except csv.Error as exc:

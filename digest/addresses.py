@@ -33,17 +33,31 @@ class BlockedAddress(ValueError):
     """A connection refused because of where it leads."""
 
     def __init__(self, host: str, address: IPAddress, kind: str):
-        self.address = address
-        named = f"{host} resolves to {address}," if host != str(address) else f"{address} is"
+        self.address = _unmapped(address)
+        named = f"{self.address} is" if _is_literal(host) else f"{host} resolves to {self.address},"
         super().__init__(
             f"refused: {named} {kind} (DIGEST_FETCH_ALLOW_PRIVATE lets ingest fetch from such addresses)"
         )
 
 
+def _unmapped(address: IPAddress) -> IPAddress:
+    """::ffff:127.0.0.1 is 127.0.0.1."""
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
+        return address.ipv4_mapped
+    return address
+
+
+def _is_literal(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return False
+    return True
+
+
 def kind_of(address: IPAddress) -> str | None:
     """What makes an address non-public ("a loopback address", ...), or None for a public one."""
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
-        address = address.ipv4_mapped
+    address = _unmapped(address)
     if address in _METADATA:
         return "a cloud metadata address"
     for test, kind in (
@@ -60,6 +74,7 @@ def kind_of(address: IPAddress) -> str | None:
 
 def refusal(address: IPAddress, policy: AddressPolicy) -> str | None:
     """Why `policy` refuses a connection to `address`, or None when it may go ahead."""
+    address = _unmapped(address)
     kind = kind_of(address)
     if kind is None or kind == "a cloud metadata address":
         return kind

@@ -148,7 +148,10 @@ def fetch(url: str, policy: FetchPolicy | None = None) -> Fetched:
             with httpcore.ConnectionPool(
                 ssl_context=httpx.create_ssl_context(), network_backend=backend, retries=0
             ) as pool:
-                return _follow(pool, url, policy, watchdog)
+                fetched = _follow(pool, url, policy, watchdog)
+            if watchdog.fired:  # a shut-down socket reads as a clean end: the body is cut short
+                raise TimeoutError
+            return fetched
         except (httpcore.TimeoutException, TimeoutError):
             raise ValueError(f"took longer than {policy.deadline:g} s in all; refused") from None
         except (httpcore.ProtocolError, httpcore.NetworkError, OSError) as exc:

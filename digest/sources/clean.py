@@ -56,7 +56,7 @@ class DateOutOfRange(ValueError):
 def sanitize_html(fragment: str, base: str | None = None) -> str:
     """Sanitized HTML: allowed tags only, absolute http(s)/mailto links only (relative ones resolved
     against `base`, or dropped: a mail has no page to be relative to), links made rel=noopener."""
-    return nh3.clean(
+    cleaned = nh3.clean(
         fragment,
         tags=ALLOWED_TAGS,
         attributes=_ALLOWED_ATTRIBUTES,
@@ -65,6 +65,7 @@ def sanitize_html(fragment: str, base: str | None = None) -> str:
         strip_comments=True,
         attribute_filter=lambda _tag, name, value: _absolute_href(value, base) if name == "href" else value,
     ).strip()
+    return _without_controls(cleaned)
 
 
 def _absolute_href(value: str, base: str | None) -> str | None:

@@ -80,9 +80,18 @@ def _decode_as(data: bytes, encoding: str, found: Found) -> str:
 
 
 def _detected(data: bytes, found: Found, declared: str | None) -> str:
-    best = charset_normalizer.from_bytes(data).best()
+    results = charset_normalizer.from_bytes(data)
+    best = results.best()
     if best is None:
         raise ValueError("not text in any encoding digest recognises")
+    encoding, text = best.encoding, str(best)
+    # Short Western text scores the same in Windows-1250 and -1252, and charset-normalizer lists 1250
+    # first: "não" would read "năo". On a tie, take 1252, the web's most common legacy encoding.
+    ties = [m for m in results if (m.chaos, m.coherence) == (best.chaos, best.coherence)]
+    if "cp1252" in best.could_be_from_charset:
+        encoding = "cp1252"
+    elif tie := next((m for m in ties if m.encoding == "cp1252"), None):
+        encoding, text = "cp1252", str(tie)
     problem = f"declared encoding {declared!r} does not fit" if declared else "no encoding declared"
-    found.warn(f"{problem} and not UTF-8; read as {best.encoding} (detected)")
-    return str(best)
+    found.warn(f"{problem} and not UTF-8; read as {encoding} (detected)")
+    return text

@@ -139,8 +139,8 @@ def parse_feed(data: bytes, found: Found, url: str | None = None, content_type: 
 
 
 def _usable(entry) -> bool:
-    """What a reader could show: a title, a link or some text (a cut-off feed leaves empty shells)."""
-    return bool(entry.get("title") or entry.get("link") or _summary_html(entry).strip())
+    """Anything at all a reader could show (a cut-off feed leaves entries with nothing in them)."""
+    return bool(entry.keys())
 
 
 def read_feed(

@@ -2,7 +2,8 @@
 
 Routes: /feed.xml (a plain good feed), /relative.xml (relative links), /gzip-gzip (2 GB of zeros in
 two gzip layers, 3.5 KB on the wire), /gzip-bomb (the same in one layer), /trickle (headers, then a
-byte a second, forever), /redirect?to=URL (302), /entity-bomb.xml.
+byte a second, forever), /redirect?to=URL (302), /entity-bomb.xml, /slow-lenient.xml,
+/big-ill-formed.xml.
 """
 
 from __future__ import annotations
@@ -41,6 +42,15 @@ def entity_bomb() -> bytes:
     ).encode()
 
 
+_ILL_FORMED_HEAD = (
+    b"<?xml version='1.0'?><rss version='2.0'><channel><title>x &nbsp;</title><item><title>t</title>"
+)
+# 1.5 MB that feedparser's lenient parser needs minutes for (it is stopped after 20 s).
+SLOW_LENIENT = _ILL_FORMED_HEAD + b"<description>" + b"<a" * 750_000
+# 5 MB, ill-formed: refused before the lenient parser starts.
+BIG_ILL_FORMED = _ILL_FORMED_HEAD + b"<description>" + b"&" * 5_000_000
+
+
 class _Handler(BaseHTTPRequestHandler):
     def log_message(self, *args) -> None:
         pass
@@ -70,6 +80,12 @@ class _Handler(BaseHTTPRequestHandler):
 
     def route_entity_bomb_xml(self, _query) -> None:
         self._send(entity_bomb())
+
+    def route_slow_lenient_xml(self, _query) -> None:
+        self._send(SLOW_LENIENT)
+
+    def route_big_ill_formed_xml(self, _query) -> None:
+        self._send(BIG_ILL_FORMED)
 
     def route_gzip_gzip(self, _query) -> None:
         self._send((HOSTILE / "zeros-2gb.gz.gz").read_bytes(), Content_Encoding="gzip, gzip")

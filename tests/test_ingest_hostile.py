@@ -67,6 +67,7 @@ def ingest(tmp_path, env):
 
 
 def assert_bounded(result: Measured) -> None:
+    print(f"\nMEASURED peak RSS {result.rss_mb:.0f} MB, {result.seconds:.1f} s: {result.err.strip()[:160]}")
     assert "Traceback" not in result.err, result.err
     assert result.rss_mb < MAX_RSS_MB, f"peak RSS {result.rss_mb:.0f} MB"
     assert result.seconds < MAX_SECONDS, f"took {result.seconds:.1f} s"
@@ -97,6 +98,7 @@ def server():
         ("/entity-bomb.xml", ["entity declarations would expand", "refused"]),
         ("/gzip-gzip", ["more than one layer", "refused"]),
         ("/gzip-bomb", ["larger than 10 MB", "refused"]),
+        ("/big-ill-formed.xml", ["ill-formed XML", "larger than 2 MB", "refused"]),
     ],
 )
 def test_hostile_body_is_refused_within_bounds(ingest, digest, server, path, words):
@@ -110,6 +112,12 @@ def test_trickled_body_ends_at_the_overall_deadline(ingest, server):
     result = ingest(server + "/trickle", extra_env=LOOPBACK_OK)
     assert_refused(result, "took longer than 20 s in all")
     assert result.seconds >= 19
+
+
+@pytest.mark.slow
+def test_feed_that_parses_too_slowly_is_stopped(ingest, server):
+    result = ingest(server + "/slow-lenient.xml", extra_env=LOOPBACK_OK)
+    assert_refused(result, "reading the feed took longer than 20 s; refused")
 
 
 def test_redirect_to_loopback_is_refused_naming_the_address(ingest, digest, server):

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from email.headerregistry import Address
 from email.utils import parseaddr
 from pathlib import Path
@@ -20,14 +20,12 @@ from dotenv import dotenv_values
 
 from digest.addresses import AddressPolicy, parse_policy
 from digest.errors import ConfigError
-
-CADENCES = ("weekly", "monthly")
+from digest.text import refuse_controls
 
 
 def _one_line(value: str) -> str:
     """For values that end up in mail headers: a line break there would start a new header."""
-    if re.search(r"[\x00-\x1f\x7f]", value.strip()):
-        raise ValueError("must be one line of text, without control characters")
+    refuse_controls(value.strip())
     if not value.strip():
         raise ValueError("must not be empty")
     return value.strip()
@@ -37,30 +35,25 @@ def _optional(value: str) -> str | None:
     return value.strip() or None
 
 
-def _int_at_least(minimum: int) -> Callable[[str], int]:
-    def parse(value: str) -> int:
+def _at_least(kind: Callable[[str], Any], what: str, minimum: float) -> Callable[[str], Any]:
+    def parse(value: str) -> Any:
         try:
-            number = int(value.strip())
+            number = kind(value.strip())
         except ValueError:
-            raise ValueError(f"expected a whole number, got {value!r}") from None
+            raise ValueError(f"expected {what}, got {value!r}") from None
         if number < minimum:
             raise ValueError(f"must be at least {minimum}, got {number}")
         return number
 
     return parse
+
+
+def _int_at_least(minimum: int) -> Callable[[str], int]:
+    return _at_least(int, "a whole number", minimum)
 
 
 def _float_at_least(minimum: float) -> Callable[[str], float]:
-    def parse(value: str) -> float:
-        try:
-            number = float(value.strip())
-        except ValueError:
-            raise ValueError(f"expected a number, got {value!r}") from None
-        if number < minimum:
-            raise ValueError(f"must be at least {minimum}, got {number}")
-        return number
-
-    return parse
+    return _at_least(float, "a number", minimum)
 
 
 def _port(value: str) -> int:
@@ -92,7 +85,7 @@ def _cron(value: str) -> str:
     if len(value.split(" ")) != 5:
         raise ValueError(f"must be a 5-field cron expression, got {value!r}")
     try:  # the scheduler's reading: crontab weekday numbers (0 and 7 = Sunday), not APScheduler's
-        from digest.schedule.policy import make_trigger
+        from digest.cron import make_trigger  # imported on use: apscheduler is slow to import
 
         make_trigger(value, ZoneInfo("UTC"))
     except ValueError as exc:
@@ -166,179 +159,133 @@ def _optional_path(value: str) -> Path | None:
 @dataclass(frozen=True)
 class Option:
     key: str
-    attr: str
     default: str
     parse: Callable[[str], Any]
     doc: str
+    attr: str = ""
 
 
-OPTIONS: tuple[Option, ...] = (
-    Option(
-        "DIGEST_DATABASE_URL",
-        "database_url",
-        "sqlite:///digest.db",
-        _database_url,
-        "SQLAlchemy URL of the store (SQLite file or postgresql+psycopg://...)",
-    ),
-    Option("DIGEST_NAME", "name", "Digest", _one_line, "Newsletter name shown in subject and header"),
-    Option(
-        "DIGEST_FROM", "from_addr", "", _optional_mailbox, "'Name <address>' of the sender; required for send"
-    ),
-    Option("DIGEST_REPLY_TO", "reply_to", "", _optional_mailbox, "Optional Reply-To address"),
-    Option(
-        "DIGEST_BASE_URL",
-        "base_url",
-        "http://127.0.0.1:8080",
-        _http_url,
-        "Public URL of `digest serve` (unsubscribe and archive links)",
-    ),
-    Option(
-        "DIGEST_SECRET_KEY",
-        "secret_key",
-        "",
-        _optional,
-        "Signs unsubscribe tokens; required for send and serve",
-    ),
-    Option(
-        "DIGEST_TIMEZONE", "timezone", "UTC", _timezone, "IANA zone that defines weeks, months and cron times"
-    ),
-    Option(
-        "DIGEST_SMTP_HOST",
-        "smtp_host",
-        "",
-        _optional,
-        "SMTP server; empty = write .eml files to DIGEST_OUTBOX instead",
-    ),
-    Option("DIGEST_SMTP_PORT", "smtp_port", "587", _port, "SMTP port"),
-    Option("DIGEST_SMTP_USERNAME", "smtp_username", "", _optional, "SMTP auth user (optional)"),
-    Option("DIGEST_SMTP_PASSWORD", "smtp_password", "", _optional, "SMTP auth password (optional)"),
-    Option(
-        "DIGEST_SMTP_SECURITY",
-        "smtp_security",
-        "starttls",
-        _choice("starttls", "ssl", "none"),
-        "starttls, ssl (implicit TLS) or none",
-    ),
-    Option(
-        "DIGEST_SMTP_TIMEOUT",
-        "smtp_timeout",
-        "30",
-        _float_at_least(1),
-        "Seconds to wait for the SMTP server before a try counts as failed",
-    ),
-    Option("DIGEST_OUTBOX", "outbox", "outbox/", _path, "Folder for the file transport"),
-    Option(
-        "DIGEST_SEND_RATE",
-        "send_rate",
-        "0",
-        _float_at_least(0),
-        "Messages per second per `digest send` process, at most (0 = unlimited)",
-    ),
-    Option("DIGEST_SEND_CONCURRENCY", "send_concurrency", "4", _int_at_least(1), "SMTP connections at once"),
-    Option("DIGEST_WEEKLY_CRON", "weekly_cron", "0 8 * * mon", _cron, "5-field cron for the weekly digest"),
-    Option("DIGEST_MONTHLY_CRON", "monthly_cron", "0 8 1 * *", _cron, "5-field cron for the monthly digest"),
-    Option(
-        "DIGEST_TEMPLATES_DIR",
-        "templates_dir",
-        "",
-        _optional_path,
-        "Folder whose templates override the built-in ones",
-    ),
-    Option(
-        "DIGEST_BOUNCE_LIMIT",
-        "bounce_limit",
-        "1",
-        _int_at_least(1),
-        "Permanent failures after which a subscriber is marked bounced",
-    ),
-    Option(
-        "DIGEST_CATCHUP_HOURS",
-        "catchup_hours",
-        "24",
-        _float_at_least(0),
-        "How late the scheduler still sends a run it missed while down",
-    ),
-    Option(
-        "DIGEST_ITEM_LIMIT",
-        "item_limit",
-        "30",
-        _int_at_least(1),
-        "Items shown in one digest; the rest are linked as 'and N more'",
-    ),
-    Option("DIGEST_BRAND_COLOR", "brand_color", "#b91c1c", _colour, "Accent colour of the theme"),
-    Option("DIGEST_LOGO_URL", "logo_url", "", _optional_http_url, "https URL of a logo image"),
-    Option(
-        "DIGEST_FOOTER_TEXT",
-        "footer_text",
-        "",
-        _optional,
-        "Why the reader gets this mail (default: a sentence naming the newsletter)",
-    ),
-    Option(
-        "DIGEST_POSTAL_ADDRESS",
-        "postal_address",
-        "",
-        _optional,
-        "Postal address shown in the footer (anti-spam laws ask for one)",
-    ),
-    Option(
-        "DIGEST_FETCH_ALLOW_PRIVATE",
-        "fetch_addresses",
-        "false",
-        parse_policy,
-        "Let `ingest` fetch URLs on loopback, private and link-local addresses: true, false, or "
-        "comma-separated networks to allow (e.g. 10.1.2.0/24); cloud metadata addresses never",
-    ),
-    Option(
-        "DIGEST_FETCH_TIMEOUT",
-        "fetch_timeout",
-        "20",
-        _float_at_least(1),
-        "Seconds one fetch of a URL by `ingest` may take in all (DNS, connect, redirects, body)",
-    ),
-    Option(
-        "DIGEST_UNSUBSCRIBE_MAILTO",
-        "unsubscribe_mailto",
-        "",
-        _optional_address,
-        "Optional address for mailto: List-Unsubscribe",
-    ),
-)
+def option(key: str, default: str, parse: Callable[[str], Any], doc: str, repr: bool = True) -> Any:
+    """A Settings field that is read from `key` (default `default`, parsed by `parse`)."""
+    return field(metadata={"option": Option(key, default, parse, doc)}, repr=repr)
 
 
 @dataclass(frozen=True)
 class Settings:
-    """One frozen object handed down from the CLI; nothing reads the environment after this."""
+    """One frozen object handed down from the CLI; nothing reads the environment after this.
 
-    database_url: str
-    name: str
-    from_addr: str | None
-    reply_to: str | None
-    base_url: str
-    secret_key: str | None
-    timezone: ZoneInfo
-    smtp_host: str | None
-    smtp_port: int
-    smtp_username: str | None
-    smtp_password: str | None = field(repr=False)
-    smtp_security: str
-    smtp_timeout: float
-    outbox: Path
-    send_rate: float
-    send_concurrency: int
-    weekly_cron: str
-    monthly_cron: str
-    templates_dir: Path | None
-    bounce_limit: int
-    catchup_hours: float
-    item_limit: int
-    brand_color: str
-    logo_url: str | None
-    footer_text: str | None
-    postal_address: str | None
-    unsubscribe_mailto: str | None
-    fetch_addresses: AddressPolicy = field(default_factory=AddressPolicy)
-    fetch_timeout: float = 20.0
+    Each field is one option, declared once: its env key, default, parser and doc line."""
+
+    database_url: str = option(
+        "DIGEST_DATABASE_URL",
+        "sqlite:///digest.db",
+        _database_url,
+        "SQLAlchemy URL of the store (SQLite file or postgresql+psycopg://...)",
+    )
+    name: str = option("DIGEST_NAME", "Digest", _one_line, "Newsletter name shown in subject and header")
+    from_addr: str | None = option(
+        "DIGEST_FROM", "", _optional_mailbox, "'Name <address>' of the sender; required for send"
+    )
+    reply_to: str | None = option("DIGEST_REPLY_TO", "", _optional_mailbox, "Optional Reply-To address")
+    base_url: str = option(
+        "DIGEST_BASE_URL",
+        "http://127.0.0.1:8080",
+        _http_url,
+        "Public URL of `digest serve` (unsubscribe and archive links)",
+    )
+    secret_key: str | None = option(
+        "DIGEST_SECRET_KEY", "", _optional, "Signs unsubscribe tokens; required for send and serve"
+    )
+    timezone: ZoneInfo = option(
+        "DIGEST_TIMEZONE", "UTC", _timezone, "IANA zone that defines weeks, months and cron times"
+    )
+    smtp_host: str | None = option(
+        "DIGEST_SMTP_HOST", "", _optional, "SMTP server; empty = write .eml files to DIGEST_OUTBOX instead"
+    )
+    smtp_port: int = option("DIGEST_SMTP_PORT", "587", _port, "SMTP port")
+    smtp_username: str | None = option("DIGEST_SMTP_USERNAME", "", _optional, "SMTP auth user (optional)")
+    smtp_password: str | None = option(
+        "DIGEST_SMTP_PASSWORD", "", _optional, "SMTP auth password (optional)", repr=False
+    )
+    smtp_security: str = option(
+        "DIGEST_SMTP_SECURITY",
+        "starttls",
+        _choice("starttls", "ssl", "none"),
+        "starttls, ssl (implicit TLS) or none",
+    )
+    smtp_timeout: float = option(
+        "DIGEST_SMTP_TIMEOUT",
+        "30",
+        _float_at_least(1),
+        "Seconds to wait for the SMTP server before a try counts as failed",
+    )
+    outbox: Path = option("DIGEST_OUTBOX", "outbox/", _path, "Folder for the file transport")
+    send_rate: float = option(
+        "DIGEST_SEND_RATE",
+        "0",
+        _float_at_least(0),
+        "Messages per second per `digest send` process, at most (0 = unlimited)",
+    )
+    send_concurrency: int = option(
+        "DIGEST_SEND_CONCURRENCY", "4", _int_at_least(1), "SMTP connections at once"
+    )
+    weekly_cron: str = option(
+        "DIGEST_WEEKLY_CRON", "0 8 * * mon", _cron, "5-field cron for the weekly digest"
+    )
+    monthly_cron: str = option(
+        "DIGEST_MONTHLY_CRON", "0 8 1 * *", _cron, "5-field cron for the monthly digest"
+    )
+    templates_dir: Path | None = option(
+        "DIGEST_TEMPLATES_DIR", "", _optional_path, "Folder whose templates override the built-in ones"
+    )
+    bounce_limit: int = option(
+        "DIGEST_BOUNCE_LIMIT",
+        "1",
+        _int_at_least(1),
+        "Permanent failures after which a subscriber is marked bounced",
+    )
+    catchup_hours: float = option(
+        "DIGEST_CATCHUP_HOURS",
+        "24",
+        _float_at_least(0),
+        "How late the scheduler still sends a run it missed while down",
+    )
+    item_limit: int = option(
+        "DIGEST_ITEM_LIMIT",
+        "30",
+        _int_at_least(1),
+        "Items shown in one digest; the rest are linked as 'and N more'",
+    )
+    brand_color: str = option("DIGEST_BRAND_COLOR", "#b91c1c", _colour, "Accent colour of the theme")
+    logo_url: str | None = option("DIGEST_LOGO_URL", "", _optional_http_url, "https URL of a logo image")
+    footer_text: str | None = option(
+        "DIGEST_FOOTER_TEXT",
+        "",
+        _optional,
+        "Why the reader gets this mail (default: a sentence naming the newsletter)",
+    )
+    postal_address: str | None = option(
+        "DIGEST_POSTAL_ADDRESS",
+        "",
+        _optional,
+        "Postal address shown in the footer (anti-spam laws ask for one)",
+    )
+    unsubscribe_mailto: str | None = option(
+        "DIGEST_UNSUBSCRIBE_MAILTO", "", _optional_address, "Optional address for mailto: List-Unsubscribe"
+    )
+    fetch_addresses: AddressPolicy = option(
+        "DIGEST_FETCH_ALLOW_PRIVATE",
+        "false",
+        parse_policy,
+        "Let `ingest` fetch URLs on loopback, private and link-local addresses: true, false, or "
+        "comma-separated networks to allow (e.g. 10.1.2.0/24); cloud metadata addresses never",
+    )
+    fetch_timeout: float = option(
+        "DIGEST_FETCH_TIMEOUT",
+        "20",
+        _float_at_least(1),
+        "Seconds one fetch of a URL by `ingest` may take in all (DNS, connect, redirects, body)",
+    )
 
     def require(self, *attrs: str, purpose: str) -> None:
         """Keys optional in general but needed by one command (DIGEST_FROM for send, ...)."""
@@ -349,6 +296,9 @@ class Settings:
 
     def cron_for(self, cadence: str) -> str:
         return self.weekly_cron if cadence == "weekly" else self.monthly_cron
+
+
+OPTIONS: tuple[Option, ...] = tuple(replace(f.metadata["option"], attr=f.name) for f in fields(Settings))
 
 
 def _sources(env_file: Path | None, environ: Mapping[str, str]) -> dict[str, str]:
@@ -389,6 +339,3 @@ def example_env() -> str:
             "",
         ]
     return "\n".join(lines)
-
-
-assert {f.name for f in fields(Settings)} == {o.attr for o in OPTIONS}

@@ -112,7 +112,7 @@ def test_control_characters_are_stripped(tmp_path):
         )
     )
     (item,) = read_unit(str(tmp_path / "items.json"), UTC).items
-    assert (item.title, item.summary, item.summary_html) == ("A B CDE", "x y", "<p>a bc</p>")
+    assert (item.title, item.summary, item.summary_html) == ("A B C D E", "x y", "<p>a b c</p>")
 
 
 def test_relative_links_without_a_base_are_dropped(tmp_path):

@@ -13,7 +13,6 @@ from zoneinfo import ZoneInfo
 
 from digest.errors import SourceError
 from digest.models import Item
-from digest.sources.clean import single_line
 from digest.sources.decode import charset_of, decode_text
 from digest.sources.feed import read_feed
 from digest.sources.fetch import FetchPolicy, fetch
@@ -21,6 +20,7 @@ from digest.sources.found import Found
 from digest.sources.markdown import read_markdown
 from digest.sources.records import read_csv, read_json
 from digest.sources.text import read_text
+from digest.text import single_line
 
 TextReader = Callable[[str, str, ZoneInfo, str | None], Found]
 _BY_EXTENSION: dict[str, str] = {

@@ -18,20 +18,11 @@ from zoneinfo import ZoneInfo
 import feedparser
 
 from digest.models import Item
-from digest.sources.clean import (
-    DateOutOfRange,
-    check_date,
-    clean_text,
-    html_to_text,
-    parse_date,
-    safe_url,
-    sanitize_html,
-    single_line,
-    title_from_text,
-)
+from digest.periods import DateOutOfRange, check_date, parse_date
 from digest.sources.decode import charset_of, decode_xml
 from digest.sources.found import Found
 from digest.sources.limits import time_limit
+from digest.text import clean_text, html_to_text, safe_url, sanitize_html, single_line, title_from_text
 
 # feedparser's "bozo" flags these for feeds that parse fine; anything else means ill-formed XML.
 _HARMLESS = (feedparser.CharacterEncodingOverride, feedparser.NonXMLContentType)

@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from digest.models import Item
-from digest.sources.clean import DateOutOfRange
+from digest.periods import DateOutOfRange
 
 
 @dataclass

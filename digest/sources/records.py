@@ -13,17 +13,9 @@ import json
 from zoneinfo import ZoneInfo
 
 from digest.models import Item
-from digest.sources.clean import (
-    DateOutOfRange,
-    clean_text,
-    html_to_text,
-    parse_date,
-    safe_url,
-    sanitize_html,
-    single_line,
-    title_from_text,
-)
+from digest.periods import DateOutOfRange, parse_date
 from digest.sources.found import Found
+from digest.text import clean_text, html_to_text, safe_url, sanitize_html, single_line, title_from_text
 
 _ALIASES = {
     "title": ("title", "name", "headline"),

@@ -16,8 +16,9 @@ import re
 from zoneinfo import ZoneInfo
 
 from digest.models import Item
-from digest.sources.clean import DateOutOfRange, clean_text, parse_date, safe_url, single_line
+from digest.periods import DateOutOfRange, parse_date
 from digest.sources.found import Found
+from digest.text import clean_text, safe_url, single_line
 
 _META = re.compile(r"^(date|url|category|author|image|guid):\s*(.*)$", re.IGNORECASE)
 

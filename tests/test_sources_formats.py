@@ -190,3 +190,18 @@ def test_fetch_allow_private_is_validated_with_the_other_keys():
         )
     assert len(raised.value.problems) == 2
     assert raised.value.problems[0].startswith("DIGEST_FETCH_ALLOW_PRIVATE: expected true, false or a list")
+
+
+def test_time_limit_cannot_be_swallowed_by_the_code_it_limits():
+    import time
+
+    from digest.sources.limits import TookTooLong, time_limit
+
+    started = time.monotonic()
+    with pytest.raises(TookTooLong, match="work took longer than 0.5 s"), time_limit(0.5, "work"):
+        while time.monotonic() - started < 10:
+            try:  # as feedparser's lenient parser does around its handlers
+                time.sleep(0.01)
+            except Exception:
+                pass
+    assert time.monotonic() - started < 2

@@ -13,7 +13,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "digest"
 # Lowest first. A module may import modules of its own layer or a lower one, never a higher one.
 LAYERS = (
     ("errors", "models", "periods", "tokens", "text", "cron", "owners", "clock", "addresses"),
-    ("config",),
+    ("config", "config_values"),
     ("sources", "store"),
     ("ingest", "render", "mail", "subscribers", "signup"),
     ("compose", "transport", "confirmation"),

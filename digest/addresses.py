@@ -1,99 +1,49 @@
-"""Which network addresses `ingest` may fetch from: public ones, unless the organizer opens more.
+"""The addresses settings accept: a sender mailbox for the From header, bare addresses. Pure checks.
 
-A feed URL (or a redirect) that leads to loopback, a private network or a cloud metadata service would
-let whoever controls a feed read internal services into a digest and on to every subscriber.
+Each parser returns the value or raises ValueError with the reason (config.py reports it with its key).
 """
 
 from __future__ import annotations
 
-import ipaddress
-from dataclasses import dataclass
-
-IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
-IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
-
-# Cloud instance metadata (AWS, GCP, Azure, OpenStack; AWS over IPv6; Alibaba): refused even when
-# private addresses are allowed, since no feed lives there and its credentials must never leak.
-_METADATA = {
-    ipaddress.ip_address("169.254.169.254"),
-    ipaddress.ip_address("fd00:ec2::254"),
-    ipaddress.ip_address("100.100.100.200"),
-}
+import re
+from email.headerregistry import Address
+from email.utils import parseaddr
 
 
-@dataclass(frozen=True)
-class AddressPolicy:
-    """`allow_private`: any address but metadata; `networks`: these ranges only, on top of public ones."""
-
-    allow_private: bool = False
-    networks: tuple[IPNetwork, ...] = ()
-
-
-class BlockedAddress(ValueError):
-    """A connection refused because of where it leads."""
-
-    def __init__(self, host: str, address: IPAddress, kind: str):
-        self.address = _unmapped(address)
-        named = f"{self.address} is" if _is_literal(host) else f"{host} resolves to {self.address},"
-        super().__init__(
-            f"refused: {named} {kind} (DIGEST_FETCH_ALLOW_PRIVATE lets ingest fetch from such addresses)"
-        )
-
-
-def _unmapped(address: IPAddress) -> IPAddress:
-    """::ffff:127.0.0.1 is 127.0.0.1."""
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
-        return address.ipv4_mapped
-    return address
-
-
-def _is_literal(host: str) -> bool:
+def mailbox(value: str) -> str:
+    """A `Name <address>` header value; refuse anything that could smuggle a header line."""
+    value = value.strip()
+    if "\r" in value or "\n" in value:
+        raise ValueError("must be a single line")
+    name, address = parseaddr(value)
+    if not address or "@" not in address:
+        raise ValueError(f"expected 'Name <address@example.org>', got {value!r}")
+    local, _, domain = address.rpartition("@")
     try:
-        ipaddress.ip_address(host.strip("[]"))
-    except ValueError:
-        return False
-    return True
+        str(Address(display_name=name, username=local, domain=domain))
+    except (ValueError, IndexError) as exc:
+        raise ValueError(f"invalid address {value!r}: {exc}") from None
+    return value
 
 
-def kind_of(address: IPAddress) -> str | None:
-    """What makes an address non-public ("a loopback address", ...), or None for a public one."""
-    address = _unmapped(address)
-    if address in _METADATA:
-        return "a cloud metadata address"
-    for test, kind in (
-        (address.is_loopback, "a loopback address"),
-        (address.is_link_local, "a link-local address"),
-        (address.is_private, "a private address"),
-        (address.is_multicast, "a multicast address"),
-        (not address.is_global, "a non-public address"),
-    ):
-        if test:
-            return kind
-    return None
+def optional_mailbox(value: str) -> str | None:
+    return mailbox(value) if value.strip() else None
 
 
-def refusal(address: IPAddress, policy: AddressPolicy) -> str | None:
-    """Why `policy` refuses a connection to `address`, or None when it may go ahead."""
-    address = _unmapped(address)
-    kind = kind_of(address)
-    if kind is None or kind == "a cloud metadata address":
-        return kind
-    if policy.allow_private or any(address in network for network in policy.networks):
+def optional_address(value: str) -> str | None:
+    """A bare address (for mailto: List-Unsubscribe), checked like the sender's."""
+    value = value.strip()
+    if not value:
         return None
-    return kind
+    if not re.fullmatch(r"[^@\s<>()\[\],;:\\\"\x00-\x1f\x7f]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}", value):
+        raise ValueError(f"expected an address like unsubscribe@example.org, got {value!r}")
+    return value
 
 
-def parse_policy(value: str) -> AddressPolicy:
-    """DIGEST_FETCH_ALLOW_PRIVATE: true/false, or comma-separated addresses and networks to allow."""
-    word = value.strip().lower()
-    if word in ("", "false", "no", "0", "off"):
-        return AddressPolicy()
-    if word in ("true", "yes", "1", "on"):
-        return AddressPolicy(allow_private=True)
-    try:
-        networks = tuple(ipaddress.ip_network(part.strip(), strict=False) for part in word.split(","))
-    except ValueError:
-        raise ValueError(
-            f"expected true, false or a list of networks (10.0.0.0/8,...), got {value!r}"
-        ) from None
-    return AddressPolicy(networks=networks)
+def address_list(value: str) -> tuple[str, ...]:
+    """Comma-separated bare addresses (DIGEST_REVIEWERS), each checked like the one above; a repeat
+    (compared without case) is kept once."""
+    kept: dict[str, str] = {}
+    for address in filter(None, map(optional_address, value.split(","))):
+        kept.setdefault(address.lower(), address)
+    return tuple(kept.values())

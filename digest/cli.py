@@ -25,6 +25,7 @@ COMMANDS = {
     "scheduler": "digest.commands.scheduler:scheduler",
     "config": "digest.commands.config:config",
     "periods": "digest.commands.periods:periods",
+    "edition": "digest.commands.edition:edition",
     "status": "digest.commands.status:status",
     "worker": "digest.commands.worker:worker",
 }

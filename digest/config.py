@@ -7,39 +7,161 @@ same table (`digest config example`), so the docs cannot drift from the code.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dotenv import dotenv_values
 
-from digest.addresses import AddressPolicy, parse_policy
-from digest.config_values import (
-    _boolean,
-    _choice,
-    _colour,
-    _cron,
-    _database_url,
-    _float_at_least,
-    _http_url,
-    _int_at_least,
-    _old_secret_keys,
-    _one_line,
-    _optional,
-    _optional_address,
-    _optional_http_url,
-    _optional_mailbox,
-    _optional_path,
-    _path,
-    _port,
-    _processes,
-    _secret_key,
-    _timezone,
-    _yes_no,
-)
+from digest.addresses import address_list, optional_address, optional_mailbox
 from digest.errors import ConfigError
+from digest.netpolicy import ALLOW_PRIVATE, FETCH_TIMEOUT, AddressPolicy
+from digest.text import refuse_controls
+
+
+def _one_line(value: str) -> str:
+    """For values that end up in mail headers: a line break there would start a new header."""
+    refuse_controls(value.strip())
+    if not value.strip():
+        raise ValueError("must not be empty")
+    return value.strip()
+
+
+def _optional(value: str) -> str | None:
+    return value.strip() or None
+
+
+def _at_least(kind: Callable[[str], Any], what: str, minimum: float) -> Callable[[str], Any]:
+    def parse(value: str) -> Any:
+        try:
+            number = kind(value.strip())
+        except ValueError:
+            raise ValueError(f"expected {what}, got {value!r}") from None
+        if number < minimum:
+            raise ValueError(f"must be at least {minimum}, got {number}")
+        return number
+
+    return parse
+
+
+def _int_at_least(minimum: int) -> Callable[[str], int]:
+    return _at_least(int, "a whole number", minimum)
+
+
+def _processes(value: str) -> int:
+    """Empty means one process per core."""
+    if not value.strip():
+        return max(1, os.cpu_count() or 1)
+    return _int_at_least(1)(value)
+
+
+def _float_at_least(minimum: float) -> Callable[[str], float]:
+    return _at_least(float, "a number", minimum)
+
+
+def _port(value: str) -> int:
+    number = _int_at_least(1)(value)
+    if number > 65535:
+        raise ValueError(f"must be a port number (1-65535), got {number}")
+    return number
+
+
+def _timezone(value: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(value.strip())
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown IANA time zone {value!r}") from None
+
+
+def _choice(*choices: str) -> Callable[[str], str]:
+    def parse(value: str) -> str:
+        value = value.strip().lower()
+        if value not in choices:
+            raise ValueError(f"must be one of {', '.join(choices)}, got {value!r}")
+        return value
+
+    return parse
+
+
+def _cron(value: str) -> str:
+    value = " ".join(value.split())
+    if len(value.split(" ")) != 5:
+        raise ValueError(f"must be a 5-field cron expression, got {value!r}")
+    try:  # the scheduler's reading: crontab weekday numbers (0 and 7 = Sunday), not APScheduler's
+        from digest.cron import make_trigger  # imported on use: apscheduler is slow to import
+
+        make_trigger(value, ZoneInfo("UTC"))
+    except ValueError as exc:
+        raise ValueError(f"invalid cron expression {value!r}: {exc}") from None
+    return value
+
+
+def _http_url(value: str) -> str:
+    value = value.strip().rstrip("/")
+    if not re.fullmatch(r"https?://[^\s/]+[^\s\x00-\x1f\x7f]*", value):
+        raise ValueError(f"must be an http(s) URL, got {value!r}")
+    return value
+
+
+def _optional_http_url(value: str) -> str | None:
+    return _http_url(value) if value.strip() else None
+
+
+def _colour(value: str) -> str:
+    value = value.strip()
+    if not re.fullmatch(r"#[0-9a-fA-F]{6}", value):
+        raise ValueError(f"must be a #rrggbb colour, got {value!r}")
+    return value.lower()
+
+
+def _database_url(value: str) -> str:
+    value = value.strip()
+    if not re.match(r"^[a-z][a-z0-9+]*://", value):
+        raise ValueError(f"must be an SQLAlchemy URL such as sqlite:///digest.db, got {value!r}")
+    return value
+
+
+MIN_SECRET_CHARS = 32
+
+
+def _secret_key(value: str) -> str | None:
+    """Long enough that a link cannot be brute-forced (a 1-character key fell to one link in < 1 s)."""
+    value = value.strip()
+    if value and len(value) < MIN_SECRET_CHARS:
+        raise ValueError(
+            f"must be at least {MIN_SECRET_CHARS} characters, got {len(value)} "
+            "(`digest config secret` prints a new one)"
+        )
+    return value or None
+
+
+def _old_secret_keys(value: str) -> tuple[str, ...]:
+    """Earlier keys, comma-separated: links signed with them keep working after a rotation."""
+    keys = tuple(k.strip() for k in value.split(",") if k.strip())
+    for number, key in enumerate(keys, 1):
+        if len(key) < MIN_SECRET_CHARS:
+            raise ValueError(f"key {number} must be at least {MIN_SECRET_CHARS} characters, got {len(key)}")
+    return keys
+
+
+def _boolean(value: str) -> bool:
+    value = value.strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off", ""):
+        return False
+    raise ValueError(f"must be true or false, got {value!r}")
+
+
+def _path(value: str) -> Path:
+    return Path(value.strip()).expanduser()
+
+
+def _optional_path(value: str) -> Path | None:
+    return _path(value) if value.strip() else None
 
 
 @dataclass(frozen=True)
@@ -70,9 +192,9 @@ class Settings:
     )
     name: str = option("DIGEST_NAME", "Digest", _one_line, "Newsletter name shown in subject and header")
     from_addr: str | None = option(
-        "DIGEST_FROM", "", _optional_mailbox, "'Name <address>' of the sender; required for send"
+        "DIGEST_FROM", "", optional_mailbox, "'Name <address>' of the sender; required for send"
     )
-    reply_to: str | None = option("DIGEST_REPLY_TO", "", _optional_mailbox, "Optional Reply-To address")
+    reply_to: str | None = option("DIGEST_REPLY_TO", "", optional_mailbox, "Optional Reply-To address")
     base_url: str = option(
         "DIGEST_BASE_URL",
         "http://127.0.0.1:8080",
@@ -175,7 +297,7 @@ class Settings:
     scheduler_queue: bool = option(
         "DIGEST_SCHEDULER_QUEUE",
         "false",
-        _yes_no,
+        _boolean,
         "The scheduler queues each run for `digest worker` processes instead of sending it (PostgreSQL)",
     )
     item_limit: int = option(
@@ -199,20 +321,24 @@ class Settings:
         "Postal address shown in the footer (anti-spam laws ask for one)",
     )
     unsubscribe_mailto: str | None = option(
-        "DIGEST_UNSUBSCRIBE_MAILTO", "", _optional_address, "Optional address for mailto: List-Unsubscribe"
+        "DIGEST_UNSUBSCRIBE_MAILTO", "", optional_address, "Optional address for mailto: List-Unsubscribe"
     )
-    fetch_addresses: AddressPolicy = option(
-        "DIGEST_FETCH_ALLOW_PRIVATE",
-        "false",
-        parse_policy,
-        "Let `ingest` fetch URLs on loopback, private and link-local addresses: true, false, or "
-        "comma-separated networks to allow (e.g. 10.1.2.0/24); cloud metadata addresses never",
+    fetch_addresses: AddressPolicy = option(*ALLOW_PRIVATE)
+    fetch_timeout: float = option(*FETCH_TIMEOUT)
+    review_hours: float = option(
+        "DIGEST_REVIEW_HOURS", "0", _float_at_least(0), "Hours before a scheduled send that its review opens"
     )
-    fetch_timeout: float = option(
-        "DIGEST_FETCH_TIMEOUT",
-        "20",
-        _float_at_least(1),
-        "Seconds one fetch of a URL by `ingest` may take in all (DNS, connect, redirects, body)",
+    reviewers: tuple[str, ...] = option(
+        "DIGEST_REVIEWERS", "", address_list, "Comma-separated addresses that get each review copy"
+    )
+    require_approval: bool = option(
+        "DIGEST_REQUIRE_APPROVAL", "false", _boolean, "A scheduled send waits for `digest edition approve`"
+    )
+    preview_url: str = option(
+        "DIGEST_PREVIEW_URL",
+        "http://127.0.0.1:8000",
+        _http_url,
+        "URL of `digest preview` (review copies link it)",
     )
 
     def require(self, *attrs: str, purpose: str) -> None:

@@ -12,10 +12,22 @@ PACKAGE = Path(__file__).resolve().parent.parent / "digest"
 
 # Lowest first. A module may import modules of its own layer or a lower one, never a higher one.
 LAYERS = (
-    ("errors", "models", "periods", "tokens", "text", "cron", "owners", "clock", "addresses"),
-    ("config", "config_values"),
+    (
+        "errors",
+        "models",
+        "periods",
+        "tokens",
+        "text",
+        "cron",
+        "owners",
+        "clock",
+        "editions",
+        "addresses",
+        "netpolicy",
+    ),
+    ("config",),
     ("sources", "store"),
-    ("ingest", "render", "mail", "subscribers", "signup"),
+    ("ingest", "render", "mail", "subscribers", "signup", "review"),
     ("compose", "transport", "confirmation"),
     ("send",),
     ("bounces", "schedule", "web"),

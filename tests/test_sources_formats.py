@@ -8,9 +8,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from digest.addresses import AddressPolicy, kind_of, parse_policy, refusal
 from digest.config import load_settings
 from digest.errors import ConfigError, SourceError
+from digest.netpolicy import AddressPolicy, kind_of, parse_policy, refusal
 from digest.sources import read_unit
 from digest.sources.fetch import read_capped
 

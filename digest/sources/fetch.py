@@ -27,7 +27,7 @@ from urllib.parse import urljoin
 import httpcore
 import httpx
 
-from digest.addresses import AddressPolicy, BlockedAddress, IPAddress, refusal
+from digest.netpolicy import AddressPolicy, BlockedAddress, IPAddress, refusal
 from digest.sources.resolve import resolve
 
 MAX_BYTES = 10 * 1024 * 1024

@@ -7,7 +7,7 @@ import queue
 import socket
 import threading
 
-from digest.addresses import IPAddress
+from digest.netpolicy import IPAddress
 
 
 def resolve(host: str, port: int, seconds: float) -> list[IPAddress]:

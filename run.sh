@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # One entry point for newcomers and CI:
-#   ./run.sh demo           set up .venv, ingest seeds/, build the sample digests into demo/
+#   ./run.sh demo           set up .venv (digest only), ingest seeds/, build the sample digests into demo/
 #   ./run.sh test [ARGS]    set up .venv and the system packages the tests drive, then run pytest
 #   ./run.sh bench [ARGS]   set up, then run the benchmarks (see bench/README.md)
 set -euo pipefail
@@ -8,13 +8,16 @@ cd "$(dirname "$0")"
 
 SYSTEM_PACKAGES=(chromium spamassassin postgresql postfix fonts-dejavu-core)
 
+# setup_python [test]: digest alone (the demo), or digest and its test tools (tests, benchmarks).
 setup_python() {
+  local what="${1:-}" target=. label="digest"
+  [ "$what" = test ] && target='.[test]' label="digest and its test tools"
   [ -x .venv/bin/python ] || python3 -m venv .venv
-  local stamp=.venv/.installed
+  local stamp=".venv/.installed${what:+-$what}"
   if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
-    echo "Installing digest and its test tools into .venv/ ..." >&2
+    echo "Installing $label into .venv/ ..." >&2
     # This machine's pip config names local mirrors that may be absent: hide those warnings only.
-    .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test]' 2>&1 \
+    .venv/bin/python -m pip install -q --disable-pip-version-check -e "$target" 2>&1 \
       | { grep -v "^WARNING: Location '.*' is ignored" || true; } >&2
     [ "${PIPESTATUS[0]}" -eq 0 ] || { echo "error: pip install failed" >&2; exit 1; }
     touch "$stamp"
@@ -54,7 +57,7 @@ demo() {
 
 case "${1:-}" in
   demo) demo ;;
-  test) shift; setup_system; setup_python; .venv/bin/ruff check digest tests; exec .venv/bin/python -m pytest "$@" ;;
-  bench) shift; setup_system; setup_python; exec .venv/bin/python -m bench "$@" ;;
+  test) shift; setup_system; setup_python test; .venv/bin/ruff check digest tests; exec .venv/bin/python -m pytest "$@" ;;
+  bench) shift; setup_system; setup_python test; exec .venv/bin/python -m bench "$@" ;;
   *) echo "usage: ./run.sh demo | test [pytest args] | bench [args]" >&2; exit 2 ;;
 esac

@@ -61,6 +61,22 @@ def cli() -> None:
     """
 
 
+def _store_error(exc: Exception) -> str | None:
+    """One line for a store failure (disk full, a damaged file): the reason, never the SQL or the
+    parameters SQLAlchemy appends, which may hold addresses. sqlalchemy is loaded only if used."""
+    sa_exc = sys.modules.get("sqlalchemy.exc")
+    if sa_exc is None or not isinstance(exc, sa_exc.SQLAlchemyError):
+        return None
+    from digest.store import database_reason
+
+    orig = getattr(exc, "orig", None)  # a StatementError carries what failed (a date out of range)
+    reason = (
+        database_reason(exc) if isinstance(exc, sa_exc.DBAPIError) else str(orig or exc.__class__.__name__)
+    )
+    reason = reason.split("\n[SQL:")[0].strip().splitlines()[0]
+    return f"database error: {reason}"
+
+
 def main() -> None:
     try:
         cli.main(prog_name="digest", standalone_mode=False)
@@ -87,4 +103,6 @@ def main() -> None:
     except Exception as exc:  # the last line of defence: one line, not a traceback
         if os.environ.get("DIGEST_DEBUG"):
             raise
+        if store_problem := _store_error(exc):
+            fail(store_problem, 1)
         fail(f"unexpected {exc.__class__.__name__}: {exc} (set DIGEST_DEBUG=1 for details)", 1)

@@ -9,6 +9,7 @@ back up here.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
@@ -19,14 +20,21 @@ from digest import review
 from digest.config import Settings
 from digest.editions import check_sendable, chosen
 from digest.errors import DigestError, EmptyPeriodError
-from digest.mail import sample_message
+from digest.mail import personal_bodies, sample_message
 from digest.models import RenderedDigest, StoredDigest
-from digest.periods import Period, period_of
+from digest.periods import Period, last_complete, period_of
 from digest.render import render_digest
 from digest.review import EditionChanged, EditionView, show, start_sending
+from digest.store.contents import Contents, digest_contents
 from digest.store.digests import get_digest, save_digest
 from digest.store.editions import approved_copy
 from digest.store.items import published_times
+
+
+def period_contents(settings: Settings, engine: Engine, period: Period) -> Contents:
+    """What the digest of `period` holds (store/contents.py has the rule for late items)."""
+    with engine.connect() as connection:
+        return digest_contents(connection, period, settings.timezone)
 
 
 def render_period(
@@ -35,7 +43,10 @@ def render_period(
     """Render the digest of `period` as its edition says; an empty one is an error, never a mail."""
     if period.cadence != cadence:
         raise ValueError(f"period {period.key} is {period.cadence}, not {cadence}")
-    return _as_it_goes(settings, engine, show(settings, engine, period), period, now)
+    view = show(settings, engine, period)
+    if not view.entries:
+        raise no_items_error(settings, engine, period, now)
+    return _as_it_goes(settings, engine, view, period, now)
 
 
 def _as_it_goes(
@@ -69,6 +80,33 @@ def render_edition(settings: Settings, view: EditionView, period: Period, now: d
     return render_digest(settings, period, items, now, view.edition)
 
 
+def no_items_error(settings: Settings, engine: Engine, period: Period, now: datetime) -> EmptyPeriodError:
+    """'no items in weekly 2026-W48', with the period that does have items and how to get it."""
+    cadence = period.cadence
+    latest = latest_period_with_items(settings, engine, cadence)
+    if latest is None:
+        hint = "the store holds no items yet (run `digest ingest` first)"
+    elif latest.end > now:
+        hint = (
+            f"the latest {cadence} period with items is {latest.key}, still in progress "
+            f"(--period {latest.key} --unfinished)"
+        )
+    else:
+        hint = f"the latest {cadence} period with items is {latest.key} (--period {latest.key})"
+    return EmptyPeriodError(f"no items in {cadence} {period.key}; {hint}")
+
+
+def in_progress_note(settings: Settings, period: Period, now: datetime) -> str | None:
+    """Said when `build` shows a period that has not ended: it is not what `send` sends by default."""
+    if period.end <= now:
+        return None
+    done = last_complete(period.cadence, now, settings.timezone)
+    return (
+        f"note: {period.cadence} {period.key} is still in progress; `digest send` sends the last "
+        f"complete period, {done.key}, unless given --unfinished"
+    )
+
+
 def stored_digest(
     settings: Settings, engine: Engine, cadence: str, period: Period, now: datetime
 ) -> StoredDigest:
@@ -83,6 +121,8 @@ def stored_digest(
         view = show(settings, engine, period)
         check_sendable(view.edition)
         rendered = _as_it_goes(settings, engine, view, period, now)
+        if not rendered.item_ids:  # an approved copy: it holds the edition's chosen items
+            rendered = replace(rendered, item_ids=tuple(item.id for item in chosen(view.entries)))
         try:
             with engine.begin() as connection:
                 if get_digest(connection, cadence, period.key) is None:
@@ -144,11 +184,10 @@ def build_files(
     rendered = render_period(settings, engine, cadence, period, now)
     out_dir.mkdir(parents=True, exist_ok=True)
     stem = out_dir / f"{cadence}-{period.key}"
-    contents = {
-        ".html": rendered.html.encode(),
-        ".txt": rendered.text.encode(),
-        ".eml": sample_message(settings, rendered, now).data,
-    }
+    sample = sample_message(settings, rendered, now)
+    # The sample links (unsubscribe, preferences) act on no one, in the files as in the .eml.
+    text, page = personal_bodies(rendered, sample.message.unsubscribe_url)
+    contents = {".html": page.encode(), ".txt": text.encode(), ".eml": sample.data}
     paths = []
     for suffix, data in contents.items():
         path = stem.with_suffix(suffix)

@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from dotenv import dotenv_values
 
 from digest.addresses import address_list, optional_address, optional_mailbox
+from digest.database_url import database_url as _database_url
 from digest.errors import ConfigError
 from digest.netpolicy import ALLOW_PRIVATE, FETCH_TIMEOUT, AddressPolicy
 from digest.text import refuse_controls
@@ -117,13 +118,6 @@ def _colour(value: str) -> str:
     return value.lower()
 
 
-def _database_url(value: str) -> str:
-    value = value.strip()
-    if not re.match(r"^[a-z][a-z0-9+]*://", value):
-        raise ValueError(f"must be an SQLAlchemy URL such as sqlite:///digest.db, got {value!r}")
-    return value
-
-
 MIN_SECRET_CHARS = 32
 
 
@@ -184,11 +178,12 @@ class Settings:
 
     Each field is one option, declared once: its env key, default, parser and doc line."""
 
-    database_url: str = option(
+    database_url: str = option(  # may hold a password: never in a repr
         "DIGEST_DATABASE_URL",
         "sqlite:///digest.db",
         _database_url,
         "SQLAlchemy URL of the store (SQLite file or postgresql+psycopg://...)",
+        repr=False,
     )
     name: str = option("DIGEST_NAME", "Digest", _one_line, "Newsletter name shown in subject and header")
     from_addr: str | None = option(
@@ -392,8 +387,9 @@ def example_env() -> str:
     """The text of config.example.env."""
     lines = ["# digest configuration: copy to .env and edit. The environment wins over .env.", ""]
     for option in OPTIONS:
+        default = "" if "(default:" in option.doc else f" (default: {option.default or 'none'})"  # once
         lines += [
-            f"# {option.doc} (default: {option.default or 'none'})",
+            f"# {option.doc}{default}",
             f"{option.key}={option.default}",
             "",
         ]

@@ -29,7 +29,7 @@ from functools import lru_cache
 from digest.config import Settings
 from digest.models import MANAGE_MARK, UNSUBSCRIBE_MARK, RenderedDigest
 from digest.text import refuse_controls, single_line
-from digest.tokens import manage_url_for
+from digest.tokens import manage_url_for, sample_unsubscribe_url
 from digest.tokens import unsubscribe_url as signed_unsubscribe_url
 
 POLICY = email_policy.SMTP  # CRLF line ends, 78-column folding, what smtplib and .eml files want
@@ -300,7 +300,10 @@ class Letters:
         return self._message_id(recipient.subscriber_id, recipient.email)
 
     def to(self, recipient: Recipient, message_id: str | None = None) -> Outgoing:
-        url = signed_unsubscribe_url(self._base_url, self._secret, recipient.subscriber_id or 0)
+        if recipient.subscriber_id is None:  # a sample or a test copy: forwarded, it unsubscribes no one
+            url = sample_unsubscribe_url(self._base_url)
+        else:
+            url = signed_unsubscribe_url(self._base_url, self._secret, recipient.subscriber_id)
         mid = message_id or self.message_id(recipient)
         message = self.prepared.personalize(
             recipient.email, recipient.name, recipient.subscriber_id, url, mid
@@ -309,7 +312,7 @@ class Letters:
 
 
 # What `digest build` and the preview address their sample to: a reader who is not on any list.
-SAMPLE_RECIPIENT = Recipient("reader@example.org", "Sample Reader", 1)
+SAMPLE_RECIPIENT = Recipient("reader@example.org", "Sample Reader")  # no id: links act on no one
 SAMPLE_SECRET = "sample-secret-for-digest-build-only"
 
 

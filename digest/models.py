@@ -77,6 +77,7 @@ class RenderedDigest:
     text: str
     item_count: int
     mjml: str = ""
+    item_ids: tuple[str, ...] = ()  # every item it holds, in order (shown or linked as "and N more")
 
 
 # The one personal part of a digest body. Render writes this marker wherever the recipient's

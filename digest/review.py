@@ -3,9 +3,9 @@
 The CLI (`digest edition ...`) and the preview's buttons both call `act`; a send calls
 `edition_entries` (what to render) and `start_sending` (the edition's list freezes as it goes out).
 
-An edition's items: the period's own items (only those in its frozen list once it is approved), plus
-the items of the previous period that arrived after that edition froze: they were too late for it,
-so they go out in this one rather than nowhere.
+An edition's items: what its digest holds by the late-items rule of store/contents.py (the period's
+own items, and earlier ones no digest of the cadence holds or another edition froze), until it is
+approved or starts sending: then its list freezes, and items that arrive later go to the next one.
 """
 
 from __future__ import annotations
@@ -32,11 +32,12 @@ from digest.editions import (
 )
 from digest.errors import DigestError
 from digest.models import Item, RenderedDigest
-from digest.periods import Period, previous
+from digest.periods import Period
 from digest.render.context import reading_order
 from digest.store import editions as store
+from digest.store.contents import digest_contents
 from digest.store.digests import get_digest
-from digest.store.items import items_between
+from digest.store.items import items_with_ids
 
 ACTIONS = ("approve", "hold", "exclude", "include", "pin", "unpin", "intro", "subject")
 
@@ -67,7 +68,7 @@ def load(connection: Connection, settings: Settings, period: Period) -> EditionV
     stored = get_digest(connection, period.cadence, period.key)
     if stored is not None and edition.state in EDITABLE:
         edition = replace(edition, state="sent" if stored.status == "sent" else "sending")
-    items = _candidates(connection, settings, period)
+    items = _candidates(connection, settings, period, edition)
     entries = arrange(edition, items)
     return EditionView(edition, _in_reading_order(entries))
 
@@ -77,15 +78,13 @@ def show(settings: Settings, engine: Engine, period: Period) -> EditionView:
         return load(connection, settings, period)
 
 
-def _candidates(connection: Connection, settings: Settings, period: Period) -> list[Item]:
-    """The period's items and the previous period's late ones, newest first."""
-    own = list(items_between(connection, period.start, period.end))
-    before = previous(period, settings.timezone)
-    frozen = store.frozen_editions(connection, period.cadence).get(before.key)
-    if frozen is None:
-        return own
-    late = [i for i in items_between(connection, before.start, before.end) if i.id not in frozen]
-    return own + late
+def _candidates(connection: Connection, settings: Settings, period: Period, edition: Edition) -> list[Item]:
+    """What the edition chooses from, newest first: its frozen list once approved or sending, else
+    what the digest holds by the late-items rule (store/contents.py), which leaves out items that
+    another edition of the cadence froze (excluded ones included: leaving an item out is a choice)."""
+    if edition.frozen is not None:
+        return items_with_ids(connection, edition.frozen)
+    return digest_contents(connection, period, settings.timezone).items
 
 
 def _in_reading_order(entries: list[Entry]) -> list[Entry]:

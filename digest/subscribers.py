@@ -45,24 +45,28 @@ def normalize_cadence(raw: str | None) -> str:
 
 
 def add_subscriber(
-    engine: Engine, email: str, name: str | None, cadence: str, now: datetime, source: str = "cli"
+    engine: Engine, email: str, name: str | None, cadence: str | None, now: datetime, source: str = "cli"
 ) -> tuple[Row, str]:
     """Add, or re-activate and update an existing address. Returns the row and what happened:
-    'added', 'reactivated', 'updated' or 'unchanged'."""
+    'added', 'reactivated', 'updated' or 'unchanged'. An existing subscriber keeps their cadence
+    unless one is given (None): re-adding a monthly reader must not switch them to weekly."""
     try:
-        email, cadence = normalize_email(email), normalize_cadence(cadence)
+        email = normalize_email(email)
+        cadence = normalize_cadence(cadence) if cadence else None
     except ValueError as exc:
         raise DigestError(str(exc)) from None
     name = single_line(name) or None
     with engine.begin() as connection:
         row = store.get_by_email(connection, email)
         if row is None:
-            subscriber_id = store.insert_subscriber(connection, email, name, cadence, source, now)
+            subscriber_id = store.insert_subscriber(
+                connection, email, name, cadence or normalize_cadence(None), source, now
+            )
             action = "added"
             events.record(connection, subscriber_id, "added", now, source=source)
         else:
             subscriber_id = row.id
-            changes = {"cadence": cadence, "status": "active", "bounce_count": 0}
+            changes = {"cadence": cadence or row.cadence, "status": "active", "bounce_count": 0}
             if name:
                 changes["name"] = name
             action = _action(row, changes)
@@ -205,17 +209,21 @@ def read_csv(handle: TextIO, report: ImportReport) -> Iterator[CSVRow]:
         raise DigestError("CSV has no 'email' column (expected a header row: email,name,cadence)")
     reader.fieldnames = header
     line = reader.line_num
+    seen: dict[str, int] = {}  # address key -> first line: a second row for it is reported, not applied
     for record in reader:
         start, line = line + 1, reader.line_num
         try:
             if None in record:
                 raise ValueError("more fields than the header")
-            yield CSVRow(
+            row = CSVRow(
                 start,
-                normalize_email(record.get("email") or ""),
-                single_line(record.get("name")) or None,
+                normalize_email(unquote_cell(record.get("email") or "")),
+                single_line(unquote_cell(record.get("name") or "")) or None,
                 normalize_cadence(record.get("cadence")),
             )
+            if (first := seen.setdefault(row.email.lower(), start)) != start:
+                raise ValueError(f"{row.email} is also on line {first}")
+            yield row
         except ValueError as exc:
             report.errors.append((start, str(exc)))
 
@@ -312,12 +320,27 @@ def subscriber_record(engine: Engine, email: str) -> dict:
     }
 
 
+# OWASP's CSV-injection rule: a cell a spreadsheet would read as a formula starts with a quote.
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralize_cell(value: str) -> str:
+    """`=HYPERLINK(...)` in a name must open as text, not run, when an organizer opens the export."""
+    return "'" + value if value.startswith(_FORMULA_STARTS) else value
+
+
+def unquote_cell(value: str) -> str:
+    """The inverse on import, so an export re-imports to the same names."""
+    return value[1:] if value.startswith("'") and value[1:].startswith(_FORMULA_STARTS) else value
+
+
 def export_csv(engine: Engine, out: TextIO, cadence: str | None = None, status: str | None = None) -> int:
     """Streams rows; the file re-imports with `digest subscribers import` (extra columns ignored)."""
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(EXPORT_COLUMNS)
     count = 0
     for row in list_subscribers(engine, cadence, status):
-        writer.writerow([row.email, row.name or "", row.cadence, row.status, row.created_at.isoformat()])
+        cells = [row.email, row.name or "", row.cadence, row.status, row.created_at.isoformat()]
+        writer.writerow([neutralize_cell(cell) for cell in cells])
         count += 1
     return count

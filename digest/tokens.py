@@ -110,3 +110,12 @@ def read_confirm_token(keys: Keys, token: str, max_age_seconds: float) -> Confir
 
 def confirm_url(base_url: str, keys: Keys, subscriber_id: int, nonce: str) -> str:
     return f"{base_url.rstrip('/')}/confirm/{make_confirm_token(keys, subscriber_id, nonce)}"
+
+
+# Samples (`digest build`, the preview) and test copies (`send --to`) carry this instead of a signed
+# token: a forwarded sample's Unsubscribe button must act on no one, and the page it opens says why.
+SAMPLE_TOKEN = "sample"
+
+
+def sample_unsubscribe_url(base_url: str) -> str:
+    return f"{base_url.rstrip('/')}/unsubscribe/{SAMPLE_TOKEN}"

@@ -340,10 +340,13 @@ def open_transport(settings: Settings) -> Transport:
     return OutboxTransport(Path(settings.outbox))
 
 
+_SECURITY_WORDS = {"none": "no TLS", "starttls": "STARTTLS", "ssl": "implicit TLS"}
+
+
 def describe_transport(transport: Transport) -> str:
     """For summaries: where mail went, without credentials."""
     if isinstance(transport, SMTPTransport):
-        return f"SMTP {transport.host}:{transport.port} ({transport.security})"
+        return f"SMTP {transport.host}:{transport.port} ({_SECURITY_WORDS[transport.security]})"
     if isinstance(transport, OutboxTransport):
         return f"outbox folder {transport.folder}/"
     return transport.name

@@ -24,6 +24,7 @@ LAYERS = (
         "editions",
         "addresses",
         "netpolicy",
+        "database_url",
     ),
     ("config",),
     ("sources", "store"),

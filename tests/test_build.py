@@ -36,7 +36,7 @@ def test_build_writes_html_text_and_a_sample_message(seeded, tmp_path):
     text = (tmp_path / files[".txt"]).read_text(encoding="utf-8")
     assert "Washington Communists Take a Stand for the Intifada!" in html
     assert "Washington Communists Take a Stand for the Intifada!" in text
-    assert html.count(UNSUBSCRIBE_MARK) == 1
+    assert UNSUBSCRIBE_MARK not in html + text  # the sample link instead
 
     message = message_from_bytes((tmp_path / files[".eml"]).read_bytes(), policy=policy.default)
     assert message.get_content_type() == "multipart/alternative"
@@ -62,7 +62,9 @@ def test_build_monthly_with_an_explicit_period(seeded, tmp_path):
 def test_empty_period_fails_with_a_clear_message(seeded, tmp_path):
     result = seeded("build", "--period", "2023-W45", "--out", "out")
     assert result.code == 1
-    assert result.err.strip() == "digest: error: no items in weekly 2023-W45"
+    assert result.err.strip().startswith(
+        "digest: error: no items in weekly 2023-W45; the latest weekly period"
+    )
     assert "Traceback" not in result.err
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
 
@@ -75,8 +77,11 @@ def test_empty_store_fails_with_a_clear_message(digest):
 
 def test_bad_period_key_is_one_line(seeded):
     result = seeded("build", "--cadence", "monthly", "--period", "2023-13", "--out", "out")
-    assert result.code == 1
-    assert result.err.strip() == "digest: error: invalid monthly period '2023-13' (expected e.g. 2023-11)"
+    assert result.code == 2  # a usage error, as the README says
+    assert result.err.strip() == (
+        "digest: error: Invalid value for '--period': invalid monthly period '2023-13' (expected e.g. 2023-11)"
+        " (see 'digest build --help')"
+    )
 
 
 def spam_score(eml: Path) -> tuple[float, list[str]]:
@@ -111,3 +116,25 @@ def test_build_works_with_the_network_off(db_url, tmp_path):
     ingest_all(engine, [str(SEEDS)], settings.timezone, now)
     paths = build_files(settings, engine, "weekly", None, tmp_path / "out", now)
     assert [p.name for p in paths] == ["weekly-2023-W45.html", "weekly-2023-W45.txt", "weekly-2023-W45.eml"]
+
+
+def test_built_html_and_text_carry_the_sample_link_not_a_marker(seeded, tmp_path):
+    from digest.tokens import sample_unsubscribe_url
+
+    result = seeded("build", "--out", str(tmp_path / "out"))
+    assert result.code == 0, result.err
+    for path in (tmp_path / "out").glob("weekly-*.*"):
+        body = path.read_bytes().decode()
+        assert "digest.invalid" not in body, path.name
+    text = next((tmp_path / "out").glob("weekly-*.txt")).read_text()
+    assert sample_unsubscribe_url("http://127.0.0.1:8080") in text
+
+
+def test_the_sample_message_unsubscribes_no_one(seeded, tmp_path):
+    from digest.tokens import sample_unsubscribe_url
+
+    paths = built(seeded("build", "--out", str(tmp_path / "out")), "weekly")
+    message = message_from_bytes(paths[".eml"].read_bytes(), policy=policy.default)
+    link = sample_unsubscribe_url("http://127.0.0.1:8080")
+    assert message["List-Unsubscribe"] == f"<{link}>"
+    assert link in message.get_body(("plain",)).get_content()

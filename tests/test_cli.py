@@ -54,7 +54,7 @@ def test_dotenv_is_read_and_environment_wins(digest, tmp_path):
 
 def test_bad_database_url_is_one_line(digest):
     result = digest("items", extra_env={"DIGEST_DATABASE_URL": "nosuchdb://x/y"})
-    assert result.code == 1 and "Traceback" not in result.err
+    assert result.code == 2 and "Traceback" not in result.err
     assert len(result.err.strip().splitlines()) == 1
 
 

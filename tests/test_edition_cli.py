@@ -146,6 +146,27 @@ def test_items_arriving_after_approval_go_to_the_next_edition(digest, tmp_path) 
     assert list(ids_by_title(following)) == ["Late story"]
 
 
+def test_an_item_left_out_of_a_sent_edition_is_not_carried_into_the_next(
+    digest, smtp_server, tmp_path
+) -> None:
+    write_items(tmp_path)
+    server = smtp_server()
+    send_env = {"DIGEST_FROM": "News <news@example.org>", "DIGEST_SECRET_KEY": SECRET, **server.env()}
+    digest("ingest", "items.json")
+    digest("subscribers", "add", "ann@example.com")
+    where = ("--cadence", "weekly", "--period", WEEK)
+    left_out = edition_json(digest, *where)["items"][0]
+    assert digest("edition", "exclude", left_out["id"], *where).code == 0
+    assert digest("send", *where, extra_env=send_env).code == 0
+    late = [{"title": "Late story", "summary": "x", "url": "https://example.org/late",
+             "published": "2023-11-08T10:00:00+00:00"}]  # fmt: skip
+    (tmp_path / "late.json").write_text(json.dumps(late))
+    assert digest("ingest", "late.json").code == 0
+
+    following = edition_json(digest, "--cadence", "weekly", "--period", "2023-W46")
+    assert list(ids_by_title(following)) == ["Late story"]  # the late one, not the one left out
+
+
 def test_edit_after_approval_withdraws_it_and_bad_input_is_one_line(digest, tmp_path) -> None:
     write_items(tmp_path)
     digest("ingest", "items.json")

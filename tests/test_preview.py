@@ -62,7 +62,9 @@ def preview_env(workdir: Path, **extra: str) -> dict[str, str]:
 
 
 @contextmanager
-def running_preview(workdir: Path, *, seed: bool = True, **extra_env: str) -> Iterator[Preview]:
+def running_preview(
+    workdir: Path, *, seed: bool = True, host: str = "127.0.0.1", **extra_env: str
+) -> Iterator[Preview]:
     """`python -m digest preview --port 0` in `workdir`, after `digest ingest seeds/` by the CLI."""
     env = preview_env(workdir, **extra_env)
     log = workdir / "preview.log"
@@ -72,7 +74,7 @@ def running_preview(workdir: Path, *, seed: bool = True, **extra_env: str) -> It
         assert done.returncode == 0, done.stderr
     with log.open("wb") as sink:
         preview.process = subprocess.Popen(
-            [sys.executable, "-m", "digest", "preview", "--port", "0"],
+            [sys.executable, "-m", "digest", "preview", "--host", host, "--port", "0"],
             cwd=workdir,
             env=env,
             stdout=sink,
@@ -210,7 +212,9 @@ def test_dark_frame_applies_the_dark_rules_without_asking_the_browser(preview: P
     client = preview.client()
     light = client.get(f"/raw/weekly/{this_week()}").text
     dark = client.get(f"/raw/weekly/{this_week()}", params={"dark": "1"}).text
-    assert re.search(r"prefers-color-scheme:\s*dark", light)
+    # Desktop and Phone are the light mail whatever the organizer's own system prefers.
+    assert not re.search(r"prefers-color-scheme:\s*dark", light)
+    assert '<meta name="color-scheme" content="light">' in light
     assert not re.search(r"prefers-color-scheme:\s*dark", dark)
     assert '<meta name="color-scheme" content="dark">' in dark
 
@@ -360,3 +364,40 @@ def test_busy_port_is_one_clear_error(preview: Preview) -> None:
 def test_foreign_host_header_is_refused(preview: Preview) -> None:
     answer = preview.client().get("/", headers={"Host": "attacker.example"})
     assert answer.status_code == 400
+
+
+def test_a_non_ascii_form_token_is_refused_not_a_crash(preview: Preview) -> None:
+    answer = send_form(preview, "organizer@example.org", token="jeton-été")
+    assert answer.status_code == 403
+
+
+@pytest.mark.parametrize("host", ["::1", "127.0.0.2"])
+def test_every_loopback_address_refuses_a_foreign_host_header(tmp_path: Path, host: str) -> None:
+    with running_preview(tmp_path, seed=False, host=host) as running:
+        client = running.client()
+        assert client.get("/").status_code == 200  # the address it printed works
+        assert client.get("/", headers={"Host": "attacker.example"}).status_code == 400
+        assert client.get("/", headers={"Host": "localhost"}).status_code == 200
+
+
+def test_a_period_in_progress_says_what_send_does_by_default(preview: Preview) -> None:
+    page = squash(preview.client().get(f"/digest/weekly/{this_week()}").text)
+    assert "This period is still in progress" in page and "--unfinished" in page
+
+
+def test_the_next_digest_shows_the_late_items_it_will_hold(tmp_path: Path) -> None:
+    from digest.periods import following, week_of
+
+    with running_preview(tmp_path) as running:
+        assert running.cli("subscribers", "add", "reader@example.org").returncode == 0
+        sent = running.cli("send", "--unfinished")  # this week's digest goes out early
+        assert sent.returncode == 0, sent.stderr
+        late = tmp_path / "late.json"
+        late.write_text('[{"title": "Arrived after the send", "url": "https://example.org/late"}]')
+        assert running.cli("ingest", str(late)).returncode == 0  # dated now: this week, already sent
+        next_week = following(week_of(datetime.now(UTC), UTC), UTC).key
+        page = running.client().get(f"/digest/weekly/{next_week}", params={"view": "text"})
+    assert page.status_code == 200
+    text = squash(page.text)
+    assert "Arrived after the send" in text
+    assert "Includes 1 item published before this period that no digest held yet" in text

@@ -183,3 +183,38 @@ def test_template_error_appears_and_clears_in_the_open_page(browser, tmp_path: P
         assert SEED_TITLES[0] in " ".join(opened.locator("#plain-text").inner_text().split())
         assert script_errors == []
         opened.close()
+
+
+@pytest.mark.parametrize("view", ["desktop", "phone"])
+def test_desktop_and_phone_show_the_light_mail_on_a_dark_system(preview: Preview, browser, view) -> None:
+    """Only the Dark tab shows the dark mail: an organizer whose system is dark still sees the light one."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, color_scheme="dark")
+    try:
+        dark_system = context.new_page()
+        dark_system.goto(f"{preview.url}/digest/weekly/{this_week()}?view={view}")
+        title = "Desktop preview" if view == "desktop" else "Phone preview"
+        heading = dark_system.frame_locator(f'iframe[title="{title}"]').get_by_role(
+            "heading", name=SEED_TITLES[0]
+        )
+        colours = heading.evaluate(INK_AND_PAPER)
+    finally:
+        context.close()
+    assert luminance(colours["ink"]) < 0.3 and luminance(colours["paper"]) > 0.7, colours
+
+
+def test_the_tab_row_is_whole_on_a_375_px_screen(preview: Preview, browser, tmp_path: Path) -> None:
+    context = browser.new_context(viewport={"width": 375, "height": 812})
+    try:
+        phone = context.new_page()
+        phone.goto(f"{preview.url}/digest/weekly/{this_week()}?view=phone")
+        boxes = phone.locator("nav.tabs a").evaluate_all(
+            "links => links.map(a => { const r = a.getBoundingClientRect(); return [a.textContent.trim(), r.left, r.right]; })"
+        )
+        page_width = phone.evaluate("document.documentElement.scrollWidth")
+        phone.screenshot(path=str(tmp_path / "tabs-375.png"))
+    finally:
+        context.close()
+    assert len(boxes) == 9
+    cut = [name for name, left, right in boxes if left < 0 or right > 375]
+    assert cut == [], f"tabs cut off at 375 px: {cut}"
+    assert page_width <= 375

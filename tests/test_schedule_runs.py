@@ -79,8 +79,8 @@ def test_empty_period_is_logged_and_skipped(db_url, engine, tmp_path, caplog) ->
         outcome = tick(ctx, "weekly", MONDAY_8 + timedelta(seconds=1))
     assert outcome.kind == "empty"
     assert (
-        "weekly 2026-W47 (run of 2026-11-23 08:00:00 UTC): no items in weekly 2026-W47: skipped"
-        in caplog.text
+        "weekly 2026-W47 (run of 2026-11-23 08:00:00 UTC): no items in weekly 2026-W47; "
+        "the store holds no items yet (run `digest ingest` first): skipped" in caplog.text
     )
     assert state.get(engine, "weekly").handled_until == MONDAY_8
     assert not (tmp_path / "outbox").exists() or not any((tmp_path / "outbox").iterdir())

@@ -16,12 +16,13 @@ from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, insert, text
 
 from digest.models import UNSUBSCRIBE_MARK, RenderedDigest
 from digest.store import digests as digest_store
 from digest.store import open_engine
 from digest.store import subscribers as subscriber_store
+from digest.store.schema import deliveries
 from digest.tokens import make_token, unsubscribe_url
 from tests.conftest import environ_without_digest
 
@@ -106,7 +107,9 @@ def subscriber(engine: Engine, subscriber_id: int):
         return subscriber_store.get_by_id(connection, subscriber_id)
 
 
-def add_digest(engine: Engine, cadence: str, period: str, created: datetime, sent: bool = True) -> None:
+def add_digest(
+    engine: Engine, cadence: str, period: str, created: datetime, sent: bool = True, reached: bool = True
+) -> None:
     body = (
         f"<!doctype html><html><body><h1>{cadence} {period}</h1><p>Body of {period}</p>"
         f'<a href="{UNSUBSCRIBE_MARK}">Unsubscribe</a></body></html>'
@@ -116,8 +119,22 @@ def add_digest(engine: Engine, cadence: str, period: str, created: datetime, sen
     )
     with engine.begin() as connection:
         digest_id = digest_store.save_digest(connection, rendered, created)
+        if reached:  # the archive shows only digests that reached someone
+            mark_reached(connection, digest_id, cadence, period, created)
         if sent:
             digest_store.mark_complete(connection, digest_id, created + timedelta(minutes=5))
+
+
+def mark_reached(connection, digest_id: int, cadence: str, period: str, when: datetime) -> None:
+    """One copy accepted by the server: what makes a digest public in the archive."""
+    reader = subscriber_store.insert_subscriber(
+        connection, f"reader-{cadence}-{period}@example.org", None, cadence, "test", when
+    )
+    connection.execute(
+        insert(deliveries).values(
+            digest_id=digest_id, subscriber_id=reader, email="r@example.org", state="sent", attempts=1
+        )
+    )
 
 
 def personal_path(subscriber_id: int, secret: str = SECRET) -> str:

@@ -5,7 +5,7 @@ from digest.commands.common import cadence_option, engine, now, period_option, s
 
 @click.command()
 @cadence_option(help="Which digest.")
-@period_option("2023-W45 or 2023-11; default: the latest with items.", usage_error=False)
+@period_option("2023-W45 or 2023-11; default: the latest with items.")
 @click.option(
     "--out",
     "out_dir",
@@ -16,13 +16,18 @@ from digest.commands.common import cadence_option, engine, now, period_option, s
 def build(cadence: str, period, out_dir) -> None:
     """Render one digest to DIR/<cadence>-<period>.html, .txt and .eml, and print the paths.
 
-    The .eml is the complete message a sample subscriber would get, with a sample unsubscribe link.
+    Without --period: the latest period that has items, which may still be in progress (then it
+    says so: `digest send` sends the last complete period by default). The .eml is the complete
+    message a sample subscriber would get, with a sample unsubscribe link that acts on no one.
 
         digest build --cadence weekly --period 2023-W45 --out build/
     """
     from pathlib import Path
 
-    from digest.compose import build_files
+    from digest.compose import build_files, choose_period, in_progress_note
 
-    for path in build_files(settings(), engine(), cadence, period, Path(out_dir), now()):
+    config, when = settings(), now()
+    for path in build_files(config, engine(), cadence, period, Path(out_dir), when):
         click.echo(path)
+    if note := in_progress_note(config, choose_period(config, engine(), cadence, period), when):
+        click.echo(note, err=True)

@@ -13,9 +13,11 @@ def check() -> None:
     digest config check
     """
     from digest.commands.common import settings
+    from digest.database_url import redacted_url
 
     current = settings()
-    click.echo(f"configuration is valid (database {current.database_url}, zone {current.timezone.key})")
+    database = redacted_url(current.database_url)
+    click.echo(f"configuration is valid (database {database}, zone {current.timezone.key})")
 
 
 @config.command()

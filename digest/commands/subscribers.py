@@ -23,9 +23,11 @@ def subscribers() -> None:
 @subscribers.command()
 @click.argument("email")
 @click.option("--name", help="Display name used in the To header.")
-@cadence_option()
-def add(email: str, name: str | None, cadence: str) -> None:
+@cadence_option(default=None, help="weekly or monthly (new subscribers: weekly; others keep theirs).")
+def add(email: str, name: str | None, cadence: str | None) -> None:
     """Add a subscriber, or re-activate one who had unsubscribed or bounced.
+
+    An existing subscriber's cadence changes only when --cadence is given.
 
     digest subscribers add ann@example.org --name "Ann Smith" --cadence weekly
     """

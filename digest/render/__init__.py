@@ -45,18 +45,22 @@ def render_digest(
     items: Sequence[Item],
     now: datetime,
     edition: Edition | None = None,
+    *,
+    every_item: bool = False,
 ) -> RenderedDigest:
     """`items` in send order, already chosen (the edition applied). Pure: no database, no clock,
-    no network. `edition` gives the organizer's intro and subject."""
+    no network. `edition` gives the organizer's intro and subject.
+
+    `every_item`: no item limit and no size budget, for the archive page (a web page, not a mail)."""
     env = environment(settings.templates_dir)
     placeholder = f"https://digest.invalid/u-{secrets.token_hex(12)}"
     manage_placeholder = f"https://digest.invalid/m-{secrets.token_hex(12)}"
-    limit = min(settings.item_limit, len(items))
+    limit = len(items) if every_item else min(settings.item_limit, len(items))
     while True:
         context = build_context(settings, period, items, placeholder, limit, manage_placeholder, edition)
         parts = render_parts(env, context)
         size = encoded_size(parts.html)
-        if size <= HTML_BUDGET or limit <= 1:
+        if every_item or size <= HTML_BUDGET or limit <= 1:
             break
         limit = max(1, min(limit - 1, int(limit * HTML_BUDGET / size * 0.97)))
     return RenderedDigest(
@@ -68,6 +72,7 @@ def render_digest(
         text=_personal(parts.text, placeholder, manage_placeholder),
         item_count=context.item_count,
         mjml=_personal(parts.mjml, placeholder, manage_placeholder),
+        item_ids=tuple(item.id for item in items),
     )
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from markupsafe import Markup
 
@@ -44,7 +45,9 @@ class ItemView:
     url: str | None
     host: str | None
     date_iso: str
+    date_words: str  # "7 November 2023", the header's style
     author: str | None
+    image: str | None  # https only: a mail app blocks or warns about anything else
     paragraphs: tuple[str, ...]
     summary_html: Markup | None
 
@@ -150,10 +153,22 @@ def _item_view(item: Item, settings: Settings, number: int) -> ItemView:
         url=url,
         host=_host(url),
         date_iso=published.date().isoformat() if published else "",
+        date_words=date_in_words(published) if published else "",
         author=without_mark(single_line(item.author)) or None,
+        image=_https_image(item.image),
         paragraphs=paragraphs,
         summary_html=summary_html,
     )
+
+
+def date_in_words(when: datetime) -> str:
+    """The header's style ('6–12 November 2023'), for one day: '7 November 2023'."""
+    return f"{when.day} {when:%B %Y}"
+
+
+def _https_image(url: str | None) -> str | None:
+    image = safe_url(without_mark(url or ""))
+    return image if image and image.lower().startswith("https://") else None
 
 
 def _summary(item: Item) -> tuple[tuple[str, ...], Markup | None]:

@@ -123,6 +123,12 @@ def read_csv(text: str, source: str, tz: ZoneInfo, base: str | None = None) -> F
         header = [str(name).strip().lower() for name in reader.fieldnames or []]
     except csv.Error as exc:
         raise ValueError(f"malformed CSV header: {exc}") from None
+    if "email" in header and not any(name in ("title", "headline") for name in header):
+        # `name` is an alias of title, so a subscriber list would become news items.
+        raise ValueError(
+            "CSV has an 'email' column and no 'title': a subscriber list? "
+            "use `digest subscribers import FILE.csv`"
+        )
     if not any(name in _ALIASES["title"] for name in header):
         raise ValueError("CSV has no 'title' column in its header row")
     found = Found()

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from sqlalchemy import Connection, Engine, create_engine, event, func, insert, select, text
-from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
+from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, OperationalError
 from sqlalchemy.pool import NullPool
 
 from digest.clock import utc_now
-from digest.errors import DigestError
+from digest.database_url import redacted_url
+from digest.errors import ConfigError, DigestError
 from digest.store.schema import MIGRATIONS, metadata, schema_version
 
-__all__ = ["current_version", "migrate", "open_engine"]
+__all__ = ["current_version", "database_reason", "migrate", "open_engine"]
 
 _MIGRATION_LOCK = 4_242_001  # any constant: the advisory lock id of schema upgrades
 
@@ -41,12 +42,18 @@ def open_engine(url: str, *, upgrade: bool = True) -> Engine:
         engine = _create(url)
         if upgrade:
             migrate(engine)
-    except (ArgumentError, NoSuchModuleError) as exc:
-        raise DigestError(f"DIGEST_DATABASE_URL: cannot use {url!r}: {exc}") from None
+    except (ArgumentError, NoSuchModuleError, ImportError) as exc:
+        raise ConfigError([f"DIGEST_DATABASE_URL: cannot use {redacted_url(url)!r}: {exc}"]) from None
     except OperationalError as exc:
-        reason = str(exc.orig).splitlines()[0] if exc.orig else str(exc)
-        raise DigestError(f"cannot open database {url!r}: {reason}") from None
+        raise DigestError(f"cannot open database {redacted_url(url)!r}: {database_reason(exc)}") from None
     return engine
+
+
+def database_reason(exc: DBAPIError) -> str:
+    """The driver's own first line, without the SQL and parameters SQLAlchemy appends (they may hold
+    addresses or secrets and mean nothing to an organizer)."""
+    reason = str(exc.orig) if exc.orig is not None else str(exc).split("\n[SQL:")[0]
+    return (reason.strip().splitlines() or [exc.__class__.__name__])[0]
 
 
 def _create(url: str) -> Engine:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Connection, Row, insert, select, update
+from sqlalchemy import Connection, Row, and_, exists, insert, select, update
 
 from digest.models import RenderedDigest
-from digest.store.schema import digests
+from digest.store.contents import record_items
+from digest.store.schema import deliveries, digests
 
 # status: "sending" once deliveries were queued, "sent" when none is owed any more.
 
@@ -38,7 +39,9 @@ def save_digest(connection: Connection, rendered: RenderedDigest, now: datetime)
             created_at=now,
         )
     )
-    return result.inserted_primary_key[0]
+    digest_id = result.inserted_primary_key[0]
+    record_items(connection, digest_id, rendered.item_ids)
+    return digest_id
 
 
 def mark_complete(connection: Connection, digest_id: int, now: datetime) -> None:
@@ -62,3 +65,28 @@ def list_digests(connection: Connection, cadence: str | None = None) -> list[Row
     if cadence:
         query = query.where(digests.c.cadence == cadence)
     return list(connection.execute(query))
+
+
+def _reached_someone():
+    """At least one copy was accepted: a digest the server refused for everyone is not public."""
+    return exists().where(and_(deliveries.c.digest_id == digests.c.id, deliveries.c.state == "sent"))
+
+
+def public_digests(connection: Connection) -> list[Row]:
+    """The archive: digests that reached at least one subscriber (callers order them by period)."""
+    query = select(
+        digests.c.id,
+        digests.c.cadence,
+        digests.c.period,
+        digests.c.subject,
+        digests.c.item_count,
+        digests.c.created_at,
+    ).where(_reached_someone())
+    return list(connection.execute(query))
+
+
+def public_digest(connection: Connection, cadence: str, period: str) -> Row | None:
+    query = select(digests).where(
+        digests.c.cadence == cadence, digests.c.period == period, _reached_someone()
+    )
+    return connection.execute(query).first()

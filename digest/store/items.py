@@ -121,6 +121,12 @@ def items_between(
         yield row_to_item(row)
 
 
+def items_with_ids(connection: Connection, ids: Iterable[str]) -> list[Item]:
+    """The stored items among `ids`, newest first."""
+    query = select(items).where(items.c.id.in_(list(ids))).order_by(items.c.published.desc(), items.c.id)
+    return [row_to_item(row) for row in connection.execute(query)]
+
+
 def count_items(connection: Connection) -> int:
     return connection.execute(select(func.count()).select_from(items)).scalar_one()
 

@@ -281,6 +281,48 @@ def _add_editions(connection) -> None:
     metadata.create_all(connection, tables=[editions, edition_items])
 
 
+# Which items each stored digest holds: what decides where a late item goes (store/contents.py)
+# and what a digest's archive page lists.
+digest_items = Table(
+    "digest_items",
+    metadata,
+    Column("digest_id", Integer, ForeignKey("digests.id"), primary_key=True),
+    Column("item_id", String(32), primary_key=True),
+    Column("position", Integer, nullable=False),
+    Index("ix_digest_items_item", "item_id"),
+)
+
+
+def _record_digest_items(connection) -> None:
+    """Digests stored before this table: the items of their period that were in the store when
+    they were stored (period bounds read in UTC: the zone of that time is not in the database)."""
+    from digest.periods import parse_period
+
+    metadata.create_all(connection, tables=[digest_items])
+    columns = (digests.c.id, digests.c.cadence, digests.c.period, digests.c.created_at)
+    stored = connection.execute(digests.select().with_only_columns(*columns)).fetchall()
+    for digest_id, cadence, key, created_at in stored:
+        try:
+            period = parse_period(cadence, key, UTC)
+        except ValueError:
+            continue
+        rows = connection.execute(
+            items.select()
+            .with_only_columns(items.c.id)
+            .where(
+                items.c.published >= period.start,
+                items.c.published < period.end,
+                items.c.first_seen <= created_at,
+            )
+            .order_by(items.c.published.desc(), items.c.id)
+        ).scalars()
+        values = [
+            {"digest_id": digest_id, "item_id": item_id, "position": n} for n, item_id in enumerate(rows)
+        ]
+        if values:
+            connection.execute(digest_items.insert(), values)
+
+
 # Append only: each entry upgrades an existing database by one version, in one transaction.
 MIGRATIONS = [
     _create_v1,
@@ -290,4 +332,5 @@ MIGRATIONS = [
     _scheduler_lock_epoch,
     _fleet_send_rate,
     _add_editions,
+    _record_digest_items,
 ]

@@ -8,6 +8,7 @@ a CSP without script-src); allow-same-origin only lets live.js read the frame's 
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import secrets
 from datetime import UTC, datetime
@@ -26,6 +27,7 @@ from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Redire
 from starlette.routing import Route
 from starlette.types import ASGIApp
 
+from digest.compose import in_progress_note, period_contents
 from digest.config import Settings
 from digest.errors import ConfigError, DigestError, EmptyPeriodError
 from digest.periods import Period, describe
@@ -33,7 +35,7 @@ from digest.render.templates import builtin_dir, environment
 from digest.web.common import SecurityHeaders, error_handlers, run_app
 from digest.web.preview_checks import html_checks, spamassassin
 from digest.web.preview_edition import edition_action, edition_context, intro_render
-from digest.web.preview_sample import force_dark
+from digest.web.preview_sample import force_dark, force_light
 from digest.web.preview_send import send_test_copy
 from digest.web.preview_state import Preview
 
@@ -188,6 +190,8 @@ def _context(request: Request, period: Period, settings: Settings) -> dict:
         "view": request.query_params.get("view", "desktop"),
         "title": describe(period),
         "send_status": preview.status(settings, period),
+        "in_progress": in_progress_note(settings, period, preview.clock()),
+        "carried": period_contents(settings, preview.engine(settings), period).carried,
         "notice": preview.notices.get(request.query_params.get("notice", "")),
         "token": preview.token,
         "transport": transport_summary(settings),
@@ -204,8 +208,7 @@ def raw(request: Request) -> Response:
         page = preview.sample(settings, period).html
     except DigestError as exc:
         return HTMLResponse(f"<p>{escape(str(exc))}</p>", status_code=500, headers=_headers(_FRAME_POLICY))
-    if request.query_params.get("dark") == "1":
-        page = force_dark(page)
+    page = force_dark(page) if request.query_params.get("dark") == "1" else force_light(page)
     return HTMLResponse(page, headers=_headers(_FRAME_POLICY))
 
 
@@ -243,7 +246,8 @@ async def send_test(request: Request) -> Response:
         return _problem(request, 413, "Too large", ["the form is larger than a send-test form can be"])
     form = dict(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
     cadence, key = request.path_params["cadence"], request.path_params["period"]
-    if not secrets.compare_digest(str(form.get("token", "")), preview.token):
+    # Bytes, not str: compare_digest raises on a non-ASCII str, which would be a 500, not a 403.
+    if not secrets.compare_digest(str(form.get("token", "")).encode(), preview.token.encode()):
         reason = "this form was not made by this preview server (restarted?): reload the page and try again"
         return _problem(request, 403, "Not sent", [reason])
     address = str(form.get("email", "")).strip()
@@ -254,10 +258,27 @@ async def send_test(request: Request) -> Response:
 
 
 def allowed_hosts(host: str) -> list[str]:
-    """Guards a loopback server against DNS rebinding; a public bind accepts any name."""
-    if host in ("127.0.0.1", "localhost"):
-        return ["127.0.0.1", "localhost"]
-    return ["*"]
+    """Guards a loopback server against DNS rebinding; a public bind accepts any name.
+
+    Every loopback address counts (127.0.0.0/8, ::1), however it is written; Host headers carry an
+    IPv6 address in brackets."""
+    if not _is_loopback(host):
+        return ["*"]
+    try:
+        own = ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        own = None
+    written = f"[{own.compressed}]" if own is not None and own.version == 6 else str(own or host)
+    return sorted({"127.0.0.1", "localhost", "[::1]", written.lower()})
+
+
+def _is_loopback(host: str) -> bool:
+    if host.lower() in ("localhost", "localhost."):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 def create_app(host: str = "127.0.0.1", env_file: Path = Path(".env")) -> ASGIApp:

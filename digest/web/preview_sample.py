@@ -61,6 +61,22 @@ _DARK_META = (
 )
 
 
+_LIGHT_META = (
+    '<meta name="color-scheme" content="light"><meta name="supported-color-schemes" content="light">'
+    "<style>:root { color-scheme: light !important; }</style>"
+)
+
+
+def force_light(page: str) -> str:
+    """The page as a mail app in light mode shows it, whatever the organizer's own system prefers:
+    the Desktop and Phone views are the light mail, only the Dark view is the dark one."""
+    page = _DARK_QUERY.sub("(max-width: -1px)", page)
+    page = _LIGHT_QUERY.sub("(min-width: 0px)", page)
+    if _HEAD.search(page):
+        return _HEAD.sub(lambda m: m[0] + _LIGHT_META, page, count=1)
+    return _LIGHT_META + page
+
+
 def force_dark(page: str) -> str:
     """The page as a mail app in dark mode shows it.
 

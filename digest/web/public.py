@@ -10,8 +10,10 @@ Decisions, and why:
   7-day nonce bound to the subscriber, and are refused when an Origin header names another site.
   (Browsers send `Origin: null` from our pages because of `Referrer-Policy: no-referrer`, so Origin
   alone cannot be relied on; the nonce can.)
-- The archive lists digests whose status is `sending` or `sent`: once the first copy is on its way,
-  its "view in browser" link must work. A digest saved in any other state is not public.
+- The archive lists digests that reached at least one subscriber (a delivery accepted by the
+  server), newest period first: once the first copy is out, its "view in browser" link must work,
+  and a digest the server refused for everyone is not public. A digest's page shows every item it
+  held, also those its mail only linked as "and N more".
 - Archive pages replace the personal unsubscribe marker with a link to `/unsubscribe`, a page that
   explains how to leave from one's own copy: no personal link is ever shown to a stranger.
 """
@@ -20,7 +22,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, Row
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
@@ -33,15 +35,17 @@ from digest import subscribers
 from digest.clock import Clock, utc_now
 from digest.config import Settings
 from digest.models import PERSONAL_MARKS
-from digest.periods import CADENCES, describe, parse_period
+from digest.periods import CADENCES, Period, describe, parse_period
 from digest.render.templates import environment
+from digest.store import current_version
 from digest.store import digests as digest_store
-from digest.tokens import read_token
+from digest.store.contents import held_items
+from digest.store.schema import MIGRATIONS
+from digest.tokens import SAMPLE_TOKEN, read_token
 from digest.web import subscription
 from digest.web.common import SecurityHeaders, error_handlers, read_form, run_app
 from digest.web.signup_pages import TOKEN_PATHS, SignupPages
 
-PUBLIC_STATUSES = ("sending", "sent")
 TOKEN_IN_PATH = r"(/unsubscribe/)[^/?\s]+"
 MAX_BODY = 16 * 1024
 
@@ -143,55 +147,75 @@ class PublicSite:
 
     async def archive(self, request: Request) -> Response:
         rows = await run_in_threadpool(self._public_digests)
-        entries = [(row, self._describe(row.cadence, row.period)) for row in rows]
+        entries = [(row, describe(period)) for period, row in rows]
         return self.page("archive.html", entries=entries)
 
-    def _describe(self, cadence: str, period: str) -> str:
+    def _period(self, cadence: str, key: str) -> Period | None:
         try:
-            return describe(parse_period(cadence, period, self.settings.timezone))
+            return parse_period(cadence, key, self.settings.timezone)
         except ValueError:
-            return period
+            return None
 
-    def _public_digests(self) -> list:
+    def _public_digests(self) -> list[tuple[Period, Row]]:
+        """Newest period first (by its end, so a month sorts after the weeks it closes); a digest
+        sent late by hand still sorts by the period it is about."""
         with self.engine.connect() as connection:
-            return [r for r in digest_store.list_digests(connection) if r.status in PUBLIC_STATUSES]
+            rows = digest_store.public_digests(connection)
+        dated = [(period, row) for row in rows if (period := self._period(row.cadence, row.period))]
+        return sorted(dated, key=lambda pair: (pair[0].end, pair[0].start), reverse=True)
 
     async def archived(self, request: Request) -> Response:
         cadence, period = request.path_params["cadence"], request.path_params["period"]
-        row = await run_in_threadpool(self._public_digest, cadence, period)
-        if row is None:
+        html = await run_in_threadpool(self._archived_html, cadence, period)
+        if html is None:
             raise HTTPException(404, "There is no sent digest for this period.")
-        html = row.html
         for mark in PERSONAL_MARKS:  # no personal link is shown to a stranger
             html = html.replace(mark, f"{self.settings.base_url}/unsubscribe")
         return HTMLResponse(html, headers={"content-security-policy": ARCHIVE_CSP})
 
-    def _public_digest(self, cadence: str, period: str):
-        if cadence not in CADENCES:
+    def _archived_html(self, cadence: str, key: str) -> str | None:
+        """The copy that went out; when it named only the first items ("and N more", whose link
+        leads here), every item it held, rendered with the same templates."""
+        period = self._period(cadence, key) if cadence in CADENCES else None
+        if period is None:
             return None
         with self.engine.connect() as connection:
-            row = digest_store.get_digest(connection, cadence, period)
-        return row if row is not None and row.status in PUBLIC_STATUSES else None
+            row = digest_store.public_digest(connection, cadence, key)
+            held = held_items(connection, row.id) if row is not None else []
+        if row is None:
+            return None
+        if len(held) <= 1 or 'class="more-link"' not in row.html:
+            return row.html
+        from digest.render import render_digest  # only here: serve starts without the mail renderer
+
+        return render_digest(self.settings, period, held, row.created_at, every_item=True).html
 
     # --- the rest -------------------------------------------------------------------------------
 
     async def how_to_leave(self, request: Request) -> Response:
         return self.page("how-to-unsubscribe.html", mailto=self.settings.unsubscribe_mailto)
 
+    async def sample_link(self, request: Request) -> Response:
+        """Samples and test copies link here: a page that changes nothing, on GET and POST alike."""
+        if request.method == "POST":
+            await request.body()
+        return self.page("sample-link.html")
+
     async def stylesheet(self, request: Request) -> Response:
         css = self.templates().get_template("web/site.css").render(brand=self.settings.brand_color)
         return Response(css, media_type="text/css", headers={"cache-control": "public, max-age=3600"})
 
     async def health(self, request: Request) -> Response:
+        """ok only when the store answers with the schema this code expects (tables present)."""
         try:
-            await run_in_threadpool(self._ping)
+            version = await run_in_threadpool(current_version, self.engine)
         except Exception:
             return PlainTextResponse("database unavailable\n", status_code=503)
+        if version != len(MIGRATIONS):
+            return PlainTextResponse(
+                f"database schema is version {version}, expected {len(MIGRATIONS)}\n", status_code=503
+            )
         return PlainTextResponse("ok\n")
-
-    def _ping(self) -> None:
-        with self.engine.connect() as connection:
-            connection.execute(text("SELECT 1"))
 
     def routes(self) -> list[Route]:
         return [
@@ -199,6 +223,8 @@ class PublicSite:
             Route("/healthz", self.health),
             Route("/site.css", self.stylesheet),
             Route("/unsubscribe", self.how_to_leave),
+            Route(f"/unsubscribe/{SAMPLE_TOKEN}", self.sample_link, methods=["GET", "POST"]),
+            Route(f"/manage/{SAMPLE_TOKEN}", self.sample_link, methods=["GET", "POST"]),
             Route("/unsubscribe/{token}", self.show, methods=["GET"]),
             Route("/unsubscribe/{token}", self.act, methods=["POST"]),
             Route("/archive", self.archive),

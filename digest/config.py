@@ -19,6 +19,7 @@ from digest import config_values as parse
 from digest.addresses import address_list, optional_address, optional_mailbox
 from digest.database_url import database_url as _database_url
 from digest.errors import ConfigError
+from digest.netpolicy import ALLOW_PRIVATE, FETCH_TIMEOUT, AddressPolicy
 
 
 @dataclass(frozen=True)
@@ -198,6 +199,8 @@ class Settings:
     unsubscribe_mailto: str | None = option(
         "DIGEST_UNSUBSCRIBE_MAILTO", "", optional_address, "Optional address for mailto: List-Unsubscribe"
     )
+    fetch_addresses: AddressPolicy = option(*ALLOW_PRIVATE)
+    fetch_timeout: float = option(*FETCH_TIMEOUT)
     review_hours: float = option(
         "DIGEST_REVIEW_HOURS",
         "0",

@@ -6,6 +6,10 @@ import hashlib
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
+# Items dated outside these years are refused at ingest and ignored when periods are listed: such
+# dates are typos or hostile, and the period arithmetic of years 1 or 9999 overflows.
+EARLIEST_YEAR, LATEST_YEAR = 1970, 2200
+
 
 @dataclass(frozen=True)
 class Item:

@@ -15,6 +15,8 @@ from itertools import groupby
 from typing import TypeVar
 from zoneinfo import ZoneInfo
 
+from digest.models import EARLIEST_YEAR, LATEST_YEAR
+
 CADENCES = ("weekly", "monthly")
 _WEEK_KEY = re.compile(r"^(\d{4})-W(\d{2})$")
 _MONTH_KEY = re.compile(r"^(\d{4})-(\d{2})$")
@@ -134,11 +136,29 @@ def describe(period: Period) -> str:
     return f"Week {week} · {span}"
 
 
+class DateOutOfRange(ValueError):
+    """A readable date outside EARLIEST_YEAR..LATEST_YEAR: the item is refused, its source is not."""
+
+
+def check_date(value: datetime) -> datetime:
+    """`value` if it lies in the years digest accepts, else DateOutOfRange."""
+    try:
+        year = value.astimezone(UTC).year
+    except OverflowError:
+        year = value.year
+    if not EARLIEST_YEAR <= year <= LATEST_YEAR:
+        raise DateOutOfRange(f"date {value.isoformat()} is outside {EARLIEST_YEAR}–{LATEST_YEAR}")
+    return value
+
+
 def parse_date(value: str | None, default_tz: ZoneInfo) -> datetime | None:
-    """ISO 8601 or RFC 2822; a date without a zone is read in the configured zone."""
+    """ISO 8601 or RFC 2822; a date without a zone is read in the configured zone. A date outside
+    EARLIEST_YEAR..LATEST_YEAR raises DateOutOfRange (its period arithmetic would overflow)."""
     value = (value or "").strip()
     if not value:
         return None
+    if re.match(r"\d{5,}-", value):  # year 10000 and later: no datetime holds it
+        raise DateOutOfRange(f"date {value!r} is outside {EARLIEST_YEAR}–{LATEST_YEAR}")
     try:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
@@ -146,10 +166,10 @@ def parse_date(value: str | None, default_tz: ZoneInfo) -> datetime | None:
 
         try:
             parsed = parsedate_to_datetime(value)
-        except (TypeError, ValueError, IndexError):
+        except (TypeError, ValueError, IndexError, OverflowError):
             raise ValueError(
                 f"unreadable date {value!r} (use ISO 8601, e.g. 2023-11-06T09:00:00+01:00)"
             ) from None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=default_tz)
-    return parsed
+    return check_date(parsed)

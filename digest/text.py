@@ -99,18 +99,28 @@ def refuse_controls(value: str) -> str:
     return value
 
 
-def sanitize_html(fragment: str) -> str:
-    """Sanitized HTML: allowed tags only, http(s)/mailto links only, links made rel=noopener."""
+def sanitize_html(fragment: str, base: str | None = None) -> str:
+    """Sanitized HTML: allowed tags only, absolute http(s)/mailto links only (relative ones resolved
+    against `base`, or dropped: a mail has no page to be relative to), links made rel=noopener,
+    control characters gone."""
     import nh3  # imported on use: most commands never clean HTML
 
-    return nh3.clean(
+    cleaned = nh3.clean(
         fragment,
         tags=ALLOWED_TAGS,
         attributes=_ALLOWED_ATTRIBUTES,
         url_schemes=_SAFE_SCHEMES,
         link_rel="noopener noreferrer",
         strip_comments=True,
+        attribute_filter=lambda _tag, name, value: _absolute_href(value, base) if name == "href" else value,
     ).strip()
+    return _CONTROL_BUT_NEWLINE.sub(" ", cleaned) if _CONTROL_BUT_NEWLINE.search(cleaned) else cleaned
+
+
+def _absolute_href(value: str, base: str | None) -> str | None:
+    if value.lower().startswith("mailto:"):
+        return value
+    return safe_url(value, base)
 
 
 class _TextExtractor(HTMLParser):
@@ -145,9 +155,23 @@ def html_to_text(fragment: str) -> str:
     return "\n\n".join(p for p in (single_line(p) for p in paragraphs) if p)
 
 
-def safe_url(url: str | None) -> str | None:
-    """An http(s) URL or nothing: javascript:, data: and friends never become links."""
+def safe_url(url: str | None, base: str | None = None) -> str | None:
+    """An absolute http(s) URL or nothing: javascript:, data: and friends never become links, and a
+    relative one is resolved against `base` (the feed's own URL or declared site) or dropped."""
     url = single_line(html.unescape(url or ""))
+    if base and url:
+        from urllib.parse import urljoin
+
+        try:
+            url = urljoin(base, url)
+        except ValueError:  # an invalid IPv6 host and the like
+            return None
     if re.match(r"^https?://[^\s/?#]+", url, re.IGNORECASE):
         return url
     return None
+
+
+def title_from_text(text: str, words: int = 12) -> str:
+    """A title for an item that has none, as feed readers make one: the first words of its text."""
+    found = single_line(text).split(" ")
+    return " ".join(found[:words]) + ("…" if len(found) > words else "")

@@ -23,6 +23,7 @@ LAYERS = (
         "clock",
         "editions",
         "addresses",
+        "netpolicy",
         "database_url",
         "locales",
     ),

@@ -22,7 +22,7 @@ from digest.periods import month_of, week_of
 from digest.sources.text import read_text
 from tests.conftest import SEEDS, environ_without_digest, require_tool
 
-SEED_TITLES = [item.title for item in read_text((SEEDS / "imt-news.txt").read_text(), "seed", UTC)]
+SEED_TITLES = [item.title for item in read_text((SEEDS / "imt-news.txt").read_text(), "seed", UTC).items]
 
 
 @dataclass

@@ -37,7 +37,7 @@ def sample_settings(**changes) -> Settings:
 
 def seed_items() -> list[Item]:
     """The seed file, dated a fixed hour apart inside week 2023-W45, newest first."""
-    items = read_text(SEED.read_text(encoding="utf-8"), "seeds/imt-news.txt", UTC_ZONE)
+    items = read_text(SEED.read_text(encoding="utf-8"), "seeds/imt-news.txt", UTC_ZONE).items
     start = datetime(2023, 11, 10, 18, 0, tzinfo=UTC)
     return [item.with_changes(published=start - timedelta(hours=n)) for n, item in enumerate(items)]
 

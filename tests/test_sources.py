@@ -104,7 +104,6 @@ def test_json_and_csv_records():
         ("missing.txt", "no such file"),
         ("broken.xml", "broken feed XML"),
         ("page.html", "not an RSS or Atom feed"),
-        ("latin1.txt", "not UTF-8"),
         ("no-title.csv", "no 'title' column"),
         ("bad-row.csv", "line 3"),
         ("invalid.json", "invalid JSON"),

@@ -32,6 +32,7 @@ def _as_dict(item) -> dict:
         "id": item.id,
         "title": item.title,
         "summary": item.summary,
+        "summary_html": item.summary_html,
         "url": item.url,
         "published": item.published.isoformat(),
         "category": item.category,

@@ -1,6 +1,8 @@
 """Readers, one per format, picked by file extension and, failing that, by content.
 
-Every reader turns one source completely into Items or raises: a source is stored whole or not at all.
+A source names units (a URL, a file, each file of a folder). Every reader turns one unit completely
+into Items (with warnings for what it forgave) or raises: a unit is stored whole or not at all, and
+one bad file of a folder costs only itself.
 """
 
 from __future__ import annotations
@@ -11,13 +13,16 @@ from zoneinfo import ZoneInfo
 
 from digest.errors import SourceError
 from digest.models import Item
+from digest.sources.decode import charset_of, decode_text
 from digest.sources.feed import read_feed
-from digest.sources.fetch import fetch
+from digest.sources.fetch import FetchPolicy, fetch
+from digest.sources.found import Found
 from digest.sources.markdown import read_markdown
 from digest.sources.records import read_csv, read_json
 from digest.sources.text import read_text
+from digest.text import single_line
 
-TextReader = Callable[[str, str, ZoneInfo], list[Item]]
+TextReader = Callable[[str, str, ZoneInfo, str | None], Found]
 _BY_EXTENSION: dict[str, str] = {
     ".txt": "text",
     ".text": "text",
@@ -51,17 +56,17 @@ def sniff(data: bytes, content_type: str = "") -> str:
     return "text"
 
 
-def _decode(data: bytes) -> str:
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise ValueError(f"not UTF-8 text (byte {exc.start}: {data[exc.start : exc.start + 1]!r})") from None
-
-
-def parse_bytes(data: bytes, kind: str, source: str, tz: ZoneInfo) -> list[Item]:
+def parse_bytes(
+    data: bytes, kind: str, source: str, tz: ZoneInfo, url: str | None = None, content_type: str = ""
+) -> Found:
+    """Items of one file or body in format `kind`; relative links resolve against `url`."""
     if kind == "feed":
-        return read_feed(data, source, tz)
-    return _TEXT_READERS[kind](_decode(data), source, tz)
+        return read_feed(data, source, tz, url, content_type)
+    decoding = Found()
+    text = decode_text(data, decoding, charset_of(content_type))
+    found = _TEXT_READERS[kind](text, source, tz, url)
+    found.warnings[:0] = decoding.warnings
+    return found
 
 
 def _files_of(folder: Path) -> list[Path]:
@@ -74,32 +79,50 @@ def _files_of(folder: Path) -> list[Path]:
     )
 
 
-def _read_path(path: Path, tz: ZoneInfo) -> list[Item]:
-    data = path.read_bytes()
-    kind = _BY_EXTENSION.get(path.suffix.lower()) or sniff(data)
-    return parse_bytes(data, kind, str(path), tz)
+def _is_url(source: str) -> bool:
+    return source.lower().startswith(("http://", "https://"))
 
 
-def read_source(source: str, tz: ZoneInfo) -> list[Item]:
-    """All items of one file, folder or http(s) URL; SourceError names the file and the reason."""
-    if source.lower().startswith(("http://", "https://")):
-        try:
-            data, content_type = fetch(source)
-            return parse_bytes(data, sniff(data, content_type.lower()), source, tz)
-        except ValueError as exc:
-            raise SourceError(source, str(exc)) from None
-    path = Path(source)
+def units_of(source: str) -> list[str]:
+    """What one source names, to be read and stored one by one: a URL, a file, or a folder's files."""
+    if _is_url(source):
+        return [source]
     if "://" in source:
         raise SourceError(source, "only files, folders and http(s) URLs can be ingested")
+    path = Path(source)
     if not path.exists():
         raise SourceError(source, "no such file or folder")
-    files = _files_of(path) if path.is_dir() else [path]
-    if path.is_dir() and not files:
+    if not path.is_dir():
+        return [source]
+    files = _files_of(path)
+    if not files:
         raise SourceError(source, "folder holds no .txt, .md, .json, .csv, .xml, .rss or .atom files")
-    found: list[Item] = []
-    for file in files:
-        try:
-            found.extend(_read_path(file, tz))
-        except (ValueError, OSError) as exc:
-            raise SourceError(str(file), str(exc)) from None
-    return found
+    return [str(file) for file in files]
+
+
+def _read(unit: str, tz: ZoneInfo, policy: FetchPolicy) -> Found:
+    if _is_url(unit):
+        fetched = fetch(unit, policy)
+        kind = sniff(fetched.body, fetched.content_type.lower())
+        return parse_bytes(fetched.body, kind, unit, tz, fetched.url, fetched.content_type)
+    data = Path(unit).read_bytes()
+    return parse_bytes(data, _BY_EXTENSION.get(Path(unit).suffix.lower()) or sniff(data), unit, tz)
+
+
+def read_unit(unit: str, tz: ZoneInfo, policy: FetchPolicy | None = None) -> Found:
+    """Items of one file or URL; whatever goes wrong becomes a SourceError naming it, in one line."""
+    try:
+        return _read(unit, tz, policy or FetchPolicy())
+    except (ValueError, OSError) as exc:
+        raise SourceError(unit, single_line(str(exc)) or type(exc).__name__) from None
+    except RecursionError:
+        raise SourceError(unit, "nested too deeply to read; refused") from None
+    except MemoryError:
+        raise SourceError(unit, "too large to read in the memory available; refused") from None
+    except Exception as exc:  # a bug in a reader must not cost the other sources their turn
+        raise SourceError(unit, f"unexpected {type(exc).__name__}: {single_line(str(exc))[:200]}") from None
+
+
+def read_source(source: str, tz: ZoneInfo, policy: FetchPolicy | None = None) -> list[Item]:
+    """All items of one file, folder or URL, or the first SourceError (for scripts and benchmarks)."""
+    return [item for unit in units_of(source) for item in read_unit(unit, tz, policy).items]

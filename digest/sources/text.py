@@ -16,7 +16,8 @@ import re
 from zoneinfo import ZoneInfo
 
 from digest.models import Item
-from digest.periods import parse_date
+from digest.periods import DateOutOfRange, parse_date
+from digest.sources.found import Found
 from digest.text import clean_text, safe_url, single_line
 
 _META = re.compile(r"^(date|url|category|author|image|guid):\s*(.*)$", re.IGNORECASE)
@@ -44,7 +45,7 @@ def _is_meta(lines: list[str]) -> bool:
     return all(_META.match(line.strip()) for line in lines)
 
 
-def _meta(lines: list[str], line_number: int, tz: ZoneInfo) -> dict:
+def _meta(lines: list[str], line_number: int, tz: ZoneInfo, base: str | None) -> dict:
     fields: dict = {}
     for offset, line in enumerate(lines):
         key, value = _META.match(line.strip()).groups()
@@ -53,9 +54,9 @@ def _meta(lines: list[str], line_number: int, tz: ZoneInfo) -> dict:
             try:
                 fields["published"] = parse_date(value, tz)
             except ValueError as exc:
-                raise ValueError(f"line {line_number + offset}: {exc}") from None
+                raise type(exc)(f"line {line_number + offset}: {exc}") from None
         elif key in ("url", "image"):
-            fields[key] = safe_url(value)
+            fields[key] = safe_url(value, base)
             if fields[key] is None:
                 raise ValueError(f"line {line_number + offset}: {key} must be an http(s) URL")
         else:
@@ -63,24 +64,29 @@ def _meta(lines: list[str], line_number: int, tz: ZoneInfo) -> dict:
     return fields
 
 
-def read_text(text: str, source: str, tz: ZoneInfo) -> list[Item]:
+def read_text(text: str, source: str, tz: ZoneInfo, base: str | None = None) -> Found:
     paragraphs = _paragraphs(text)
-    found: list[Item] = []
+    found = Found()
     index = 0
     while index < len(paragraphs):
         line_number, title_lines = paragraphs[index]
         if len(title_lines) != 1 and not _is_meta(title_lines[1:]):
             raise ValueError(f"line {line_number}: expected a one-line title, found a paragraph")
-        fields = _meta(title_lines[1:], line_number + 1, tz)
         index += 1
+        metadata = [(line_number + 1, title_lines[1:])]
         if index < len(paragraphs) and _is_meta(paragraphs[index][1]):
-            fields.update(_meta(paragraphs[index][1], paragraphs[index][0], tz))
+            metadata.append(paragraphs[index])
             index += 1
         if index >= len(paragraphs):
             raise ValueError(f"line {line_number}: title {title_lines[0].strip()!r} has no summary")
         summary = clean_text("\n".join(paragraphs[index][1]))
         index += 1
-        found.append(Item(title=single_line(title_lines[0]), summary=summary, source=source, **fields))
-    if not found:
+        try:
+            fields = {k: v for number, lines in metadata for k, v in _meta(lines, number, tz, base).items()}
+        except DateOutOfRange as exc:
+            found.warn(f"item {title_lines[0].strip()[:60]!r} refused: {exc}")
+            continue
+        found.items.append(Item(title=single_line(title_lines[0]), summary=summary, source=source, **fields))
+    if not found.items and not found.warnings:
         raise ValueError("no items found (expected a title line, a blank line, a summary)")
     return found

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Connection, Row, func, insert, select, update
 
-from digest.models import Item
+from digest.models import EARLIEST_YEAR, LATEST_YEAR, Item
 from digest.store.schema import items
 
 _CHUNK = 500
@@ -19,6 +19,10 @@ class UpsertCounts:
     new: int = 0
     updated: int = 0
     unchanged: int = 0
+
+
+_EARLIEST = datetime(EARLIEST_YEAR, 1, 1, tzinfo=UTC)
+_AFTER_LATEST = datetime(LATEST_YEAR + 1, 1, 1, tzinfo=UTC)
 
 
 def upsert_items(connection: Connection, batch: Sequence[Item], now: datetime) -> UpsertCounts:
@@ -128,5 +132,10 @@ def count_items(connection: Connection) -> int:
 
 
 def published_times(connection: Connection) -> list[datetime]:
-    """Every item's date, for listing which periods have content."""
-    return list(connection.execute(select(items.c.published)).scalars())
+    """Every item's date, for listing which periods have content.
+
+    Only dates ingest accepts (1970-2200): a row from before that check, dated 9999-12-31, would make
+    the period arithmetic overflow in every listing.
+    """
+    query = select(items.c.published).where(items.c.published >= _EARLIEST, items.c.published < _AFTER_LATEST)
+    return list(connection.execute(query).scalars())

@@ -162,6 +162,34 @@ def _optional_path(value: str) -> Path | None:
     return _path(value) if value.strip() else None
 
 
+def _imap_url(value: str) -> str | None:
+    """Checked without ever echoing the value: it holds a password."""
+    from urllib.parse import urlsplit
+
+    value = value.strip()
+    if not value:
+        return None
+    parts = urlsplit(value)
+    if parts.scheme not in ("imap", "imaps") or not parts.hostname:
+        raise ValueError("must look like imaps://user:password@host/FOLDER (value not shown)")
+    if not parts.username or parts.password is None:
+        raise ValueError("must name a user and a password: imaps://user:password@host/FOLDER")
+    return value
+
+
+_DNS_NAME = re.compile(r"[a-z0-9_][a-z0-9_-]{0,62}(?:\.[a-z0-9_][a-z0-9_-]{0,62})*")
+
+
+def dns_label(kind: str) -> Callable[[str], str | None]:
+    def parse(value: str) -> str | None:
+        value = value.strip().lower().rstrip(".")
+        if value and not _DNS_NAME.fullmatch(value):
+            raise ValueError(f"must be a DNS {kind}, got {value!r}")
+        return value or None
+
+    return parse
+
+
 @dataclass(frozen=True)
 class Option:
     key: str
@@ -287,6 +315,42 @@ OPTIONS: tuple[Option, ...] = (
         _optional_address,
         "Optional address for mailto: List-Unsubscribe",
     ),
+    Option(
+        "DIGEST_DKIM_PRIVATE_KEY",
+        "dkim_private_key",
+        "",
+        _optional_path,
+        "PEM file of the RSA key that signs every message with DKIM (`digest dkim keygen`)",
+    ),
+    Option("DIGEST_DKIM_SELECTOR", "dkim_selector", "", dns_label("selector"), "DKIM selector (s=)"),
+    Option(
+        "DIGEST_DKIM_DOMAIN",
+        "dkim_domain",
+        "",
+        dns_label("domain"),
+        "DKIM signing domain (d=); default: the From address's domain",
+    ),
+    Option(
+        "DIGEST_BOUNCE_ADDRESS",
+        "bounce_address",
+        "",
+        _optional_address,
+        "Envelope sender; each message gets its own VERP form local+TAG@domain (default: From's address)",
+    ),
+    Option(
+        "DIGEST_SOFT_BOUNCE_LIMIT",
+        "soft_bounce_limit",
+        "3",
+        _int_at_least(1),
+        "Temporary bounces in a row after which a subscriber is marked bounced",
+    ),
+    Option(
+        "DIGEST_BOUNCE_IMAP_URL",
+        "bounce_imap_url",
+        "",
+        _imap_url,
+        "imaps://user:password@host/FOLDER read by `digest bounces fetch`",
+    ),
 )
 
 
@@ -321,6 +385,12 @@ class Settings:
     footer_text: str | None
     postal_address: str | None
     unsubscribe_mailto: str | None
+    dkim_private_key: Path | None
+    dkim_selector: str | None
+    dkim_domain: str | None
+    bounce_address: str | None
+    soft_bounce_limit: int
+    bounce_imap_url: str | None = field(repr=False)
 
     def require(self, *attrs: str, purpose: str) -> None:
         """Keys optional in general but needed by one command (DIGEST_FROM for send, ...)."""

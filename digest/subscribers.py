@@ -189,6 +189,19 @@ def as_dict(row: Row) -> dict:
     }
 
 
+def show_subscriber(engine: Engine, email: str) -> dict:
+    """One subscriber as a dict, with their bounce and complaint reports (newest first)."""
+    from digest.store import bounces as bounce_store
+
+    with engine.connect() as connection:
+        row = store.get_by_email(connection, email.strip())
+        if row is None:
+            raise DigestError(f"no subscriber {email.strip()!r}")
+        reports = bounce_store.history(connection, row.id)
+    keys = ("id", "kind", "detail", "matched_by", "delivery_id", "source", "size", "received_at")
+    return {**as_dict(row), "bounces": [{key: getattr(r, key) for key in keys} for r in reports]}
+
+
 def export_csv(engine: Engine, out: TextIO, cadence: str | None = None, status: str | None = None) -> int:
     """Streams rows; the file re-imports with `digest subscribers import` (extra columns ignored)."""
     writer = csv.writer(out, lineterminator="\n")

@@ -60,7 +60,7 @@ def import_(file: Path) -> None:
 
 @subscribers.command(name="list")
 @click.option("--cadence", type=CADENCE)
-@click.option("--status", type=click.Choice(["active", "unsubscribed", "bounced"]))
+@click.option("--status", type=click.Choice(["active", "unsubscribed", "bounced", "complained"]))
 @json_option
 def list_(cadence: str | None, status: str | None, as_json: bool) -> None:
     """List subscribers (all, or one cadence / status).
@@ -84,6 +84,27 @@ def list_(cadence: str | None, status: str | None, as_json: bool) -> None:
 
 @subscribers.command()
 @click.argument("email")
+@json_option
+def show(email: str, as_json: bool) -> None:
+    """One subscriber: status, cadence, and every bounce or complaint report about them.
+
+    digest subscribers show ann@example.org --json
+    """
+    from digest.subscribers import show_subscriber
+
+    data = show_subscriber(engine(), email)
+    if as_json:
+        print_json(data)
+        return
+    for key in ("email", "name", "status", "cadence", "bounce_count", "source", "created_at"):
+        click.echo(f"{key + ':':<14}{'' if data[key] is None else data[key]}")
+    click.echo(f"bounces:      {len(data['bounces'])} reports")
+    for report in data["bounces"]:
+        click.echo(f"  {report['received_at']:%Y-%m-%d %H:%M} {report['kind']:<10} {report['detail']}")
+
+
+@subscribers.command()
+@click.argument("email")
 def remove(email: str) -> None:
     """Unsubscribe an address: no more mail, and a later import does not bring it back.
 
@@ -100,7 +121,7 @@ def remove(email: str) -> None:
     "--out", type=click.Path(dir_okay=False, path_type=Path), help="File to write (default stdout)."
 )
 @click.option("--cadence", type=CADENCE)
-@click.option("--status", type=click.Choice(["active", "unsubscribed", "bounced"]))
+@click.option("--status", type=click.Choice(["active", "unsubscribed", "bounced", "complained"]))
 def export(out: Path | None, cadence: str | None, status: str | None) -> None:
     """Export subscribers as CSV (email,name,cadence,status,created_at); re-importable.
 

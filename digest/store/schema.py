@@ -170,5 +170,33 @@ def _scheduler_v3(connection) -> None:
     metadata.create_all(connection, tables=[scheduler_lock, scheduler_jobs])
 
 
+# Bounce and complaint reports (digest/bounces/): each raw report kept, size-capped, with what it
+# was read as, so a misclassification can be checked. `fingerprint` makes a report count once.
+bounce_reports = Table(
+    "bounce_reports",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("fingerprint", String(128), nullable=False),
+    Column("kind", String(16), nullable=False),  # permanent, temporary, complaint, unparsed
+    Column("recipient", String(320), nullable=False),  # "" when none could be read
+    Column("subscriber_id", Integer, ForeignKey("subscribers.id")),
+    Column("delivery_id", Integer, ForeignKey("deliveries.id")),
+    Column("matched_by", String(16)),  # verp, message-id, address
+    Column("detail", Text),
+    Column("source", Text),
+    Column("size", Integer, nullable=False),
+    Column("raw", Text, nullable=False),
+    Column("received_at", UTCDateTime, nullable=False),
+    UniqueConstraint("fingerprint", "recipient", name="uq_bounce_reports_fingerprint_recipient"),
+    Index("ix_bounce_reports_subscriber", "subscriber_id"),
+    Index("ix_bounce_reports_delivery", "delivery_id"),
+)
+
+
+def add_bounce_reports(connection) -> None:
+    metadata.create_all(connection, tables=[bounce_reports])
+    connection.execute(text("CREATE INDEX ix_deliveries_message_id ON deliveries (message_id)"))
+
+
 # Append only: each entry upgrades an existing database by one version, in one transaction.
-MIGRATIONS = [_create_v1, _subscriber_email_key_v2, _scheduler_v3]
+MIGRATIONS = [_create_v1, _subscriber_email_key_v2, _scheduler_v3, add_bounce_reports]

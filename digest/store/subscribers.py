@@ -10,7 +10,7 @@ from sqlalchemy import Connection, Row, func, insert, select, update
 
 from digest.store.schema import subscribers
 
-STATUSES = ("active", "unsubscribed", "bounced")
+STATUSES = ("active", "unsubscribed", "bounced", "complained")
 
 
 def get_by_id(connection: Connection, subscriber_id: int) -> Row | None:

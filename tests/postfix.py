@@ -14,6 +14,7 @@ import pwd
 import shutil
 import socket
 import subprocess
+import tempfile
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -157,10 +158,15 @@ maximal_backoff_time = 2s
 
 
 @contextmanager
-def running_postfix(root: Path, mailboxes: list[str]):
+def running_postfix(mailboxes: list[str]):
+    """A started instance in a fresh folder that Postfix's own users can traverse (pytest's
+    tmp_path is private to root), removed afterwards."""
+    root = Path(tempfile.mkdtemp(prefix="digest-postfix-"))
+    root.chmod(0o755)
     instance = Postfix(root, mailboxes)
-    instance.start()
     try:
+        instance.start()
         yield instance
     finally:
         instance.stop()
+        shutil.rmtree(root, ignore_errors=True)

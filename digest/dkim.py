@@ -20,6 +20,7 @@ import hashlib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 from cryptography.exceptions import UnsupportedAlgorithm
@@ -92,6 +93,7 @@ def dns_name(selector: str, domain: str) -> str:
     return f"{selector}._domainkey.{domain}"
 
 
+@lru_cache(maxsize=512)  # the shared headers are canonicalized once per digest, not per recipient
 def relaxed_header(name: bytes, value: bytes) -> bytes:
     """RFC 6376 3.4.2: lowercase name, value unfolded, runs of WSP as one space, trimmed."""
     return name.lower().rstrip() + b":" + _WSP.sub(b" ", _FOLD.sub(b"", value)).strip() + b"\r\n"
@@ -149,8 +151,15 @@ def split_message(message: bytes) -> tuple[list[tuple[bytes, bytes]], bytes]:
     head, sep, body = message.partition(b"\r\n\r\n")
     if not sep:
         head, body = message.rstrip(b"\r\n"), b""
+    return parse_headers(head), body
+
+
+def parse_headers(head: bytes) -> list[tuple[bytes, bytes]]:
+    """Header lines (CRLF-separated, folded or not) as (name, raw value) pairs."""
     headers: list[tuple[bytes, bytes]] = []
     for line in head.split(b"\r\n"):
+        if not line:
+            continue
         if line[:1] in (b" ", b"\t") and headers:
             name, value = headers[-1]
             headers[-1] = (name, value + b"\r\n" + line)
@@ -159,7 +168,7 @@ def split_message(message: bytes) -> tuple[list[tuple[bytes, bytes]], bytes]:
         if match is None:
             raise ValueError("not a header line: cannot sign this message")
         headers.append((match.group(1), line[match.end() :]))
-    return headers, body
+    return headers
 
 
 @dataclass(frozen=True)
@@ -195,6 +204,49 @@ class Signer:
             " b=",
         ]
         return "\r\n".join(lines).encode("ascii")
+
+
+class PieceSigner:
+    """Signs messages made of shared pieces with personal values between them (the splice of
+    digest.mail: `pieces[i]`, then the value of `slots[i]`, then `pieces[i + 1]` ...). Every piece
+    and value starts and ends a line, which is what makes the relaxed forms computable piece by
+    piece: the shared headers are parsed and canonicalized once, the body hash of everything before
+    the first personal body value is computed once and copied, and the shared rest of the body is
+    canonicalized once; per recipient only the personal values are canonicalized and hashed."""
+
+    def __init__(self, signer: Signer, pieces: tuple[bytes, ...], slots: tuple[str, ...]):
+        self.signer = signer
+        self._head: list[list[tuple[bytes, bytes]] | str] = []
+        self._body: list[bytes | str] = []
+        in_body = False
+        for index, piece in enumerate(pieces):
+            if in_body:
+                self._body.append(relaxed_body(piece))
+            else:
+                head, sep, rest = piece.partition(b"\r\n\r\n")
+                self._head.append(parse_headers(head))
+                if sep:
+                    in_body = True
+                    self._body.append(relaxed_body(rest))
+            if index < len(slots):
+                (self._body if in_body else self._head).append(slots[index])
+        if not in_body:
+            raise ValueError("the pieces hold no end of headers: cannot sign them")
+        self._prefix = BodyHash()
+        while self._body and isinstance(self._body[0], bytes):
+            self._prefix.update_canonical(self._body.pop(0))
+
+    def sign(self, values: dict[str, bytes], timestamp: int) -> bytes:
+        headers: list[tuple[bytes, bytes]] = []
+        for part in self._head:
+            headers.extend(parse_headers(values[part].rstrip(b"\r\n")) if isinstance(part, str) else part)
+        body = self._prefix.copy()
+        for part in self._body:
+            if isinstance(part, str):
+                body.update(values[part])
+            else:
+                body.update_canonical(part)
+        return self.signer.sign_headers(headers, body.digest(), timestamp)
 
 
 def _choose(

@@ -65,16 +65,16 @@ def reference_send(message: bytes, total: int) -> tuple[float, float | None, flo
 
 
 def sample_message(env: dict[str, str]) -> tuple[bytes, str]:
-    """The bytes digest sends to one recipient, when mail.py and the pipeline exist; else a stand-in."""
+    """The bytes digest sends to one recipient, when mail.py and compose.py exist; else a stand-in."""
     try:
+        from digest.compose import render_period
         from digest.config import load_settings
         from digest.mail import prepare_message
         from digest.periods import parse_period
-        from digest.pipeline import render_period
         from digest.store import open_engine
         from digest.tokens import unsubscribe_url
     except ImportError:
-        return _stand_in(), "stand-in 40 KB message (digest.mail/pipeline not merged)"
+        return _stand_in(), "stand-in 40 KB message (digest.mail/compose not available)"
     settings = load_settings(environ=env, env_file=None)
     engine = open_engine(settings.database_url)
     now = datetime.now(UTC)

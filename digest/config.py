@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from email.headerregistry import Address
 from email.utils import parseaddr
 from pathlib import Path
@@ -19,14 +19,12 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from dotenv import dotenv_values
 
 from digest.errors import ConfigError
-
-CADENCES = ("weekly", "monthly")
+from digest.text import refuse_controls
 
 
 def _one_line(value: str) -> str:
     """For values that end up in mail headers: a line break there would start a new header."""
-    if re.search(r"[\x00-\x1f\x7f]", value.strip()):
-        raise ValueError("must be one line of text, without control characters")
+    refuse_controls(value.strip())
     if not value.strip():
         raise ValueError("must not be empty")
     return value.strip()
@@ -91,7 +89,7 @@ def _cron(value: str) -> str:
     if len(value.split(" ")) != 5:
         raise ValueError(f"must be a 5-field cron expression, got {value!r}")
     try:  # the scheduler's reading: crontab weekday numbers (0 and 7 = Sunday), not APScheduler's
-        from digest.schedule.policy import make_trigger
+        from digest.cron import make_trigger  # imported on use: apscheduler is slow to import
 
         make_trigger(value, ZoneInfo("UTC"))
     except ValueError as exc:
@@ -193,204 +191,155 @@ def dns_label(kind: str) -> Callable[[str], str | None]:
 @dataclass(frozen=True)
 class Option:
     key: str
-    attr: str
     default: str
     parse: Callable[[str], Any]
     doc: str
+    attr: str = ""
 
 
-OPTIONS: tuple[Option, ...] = (
-    Option(
-        "DIGEST_DATABASE_URL",
-        "database_url",
-        "sqlite:///digest.db",
-        _database_url,
-        "SQLAlchemy URL of the store (SQLite file or postgresql+psycopg://...)",
-    ),
-    Option("DIGEST_NAME", "name", "Digest", _one_line, "Newsletter name shown in subject and header"),
-    Option(
-        "DIGEST_FROM", "from_addr", "", _optional_mailbox, "'Name <address>' of the sender; required for send"
-    ),
-    Option("DIGEST_REPLY_TO", "reply_to", "", _optional_mailbox, "Optional Reply-To address"),
-    Option(
-        "DIGEST_BASE_URL",
-        "base_url",
-        "http://127.0.0.1:8080",
-        _http_url,
-        "Public URL of `digest serve` (unsubscribe and archive links)",
-    ),
-    Option(
-        "DIGEST_SECRET_KEY",
-        "secret_key",
-        "",
-        _optional,
-        "Signs unsubscribe tokens; required for send and serve",
-    ),
-    Option(
-        "DIGEST_TIMEZONE", "timezone", "UTC", _timezone, "IANA zone that defines weeks, months and cron times"
-    ),
-    Option(
-        "DIGEST_SMTP_HOST",
-        "smtp_host",
-        "",
-        _optional,
-        "SMTP server; empty = write .eml files to DIGEST_OUTBOX instead",
-    ),
-    Option("DIGEST_SMTP_PORT", "smtp_port", "587", _port, "SMTP port"),
-    Option("DIGEST_SMTP_USERNAME", "smtp_username", "", _optional, "SMTP auth user (optional)"),
-    Option("DIGEST_SMTP_PASSWORD", "smtp_password", "", _optional, "SMTP auth password (optional)"),
-    Option(
-        "DIGEST_SMTP_SECURITY",
-        "smtp_security",
-        "starttls",
-        _choice("starttls", "ssl", "none"),
-        "starttls, ssl (implicit TLS) or none",
-    ),
-    Option(
-        "DIGEST_SMTP_TIMEOUT",
-        "smtp_timeout",
-        "30",
-        _float_at_least(1),
-        "Seconds to wait for the SMTP server before a try counts as failed",
-    ),
-    Option("DIGEST_OUTBOX", "outbox", "outbox/", _path, "Folder for the file transport"),
-    Option(
-        "DIGEST_SEND_RATE",
-        "send_rate",
-        "0",
-        _float_at_least(0),
-        "Messages per second per `digest send` process, at most (0 = unlimited)",
-    ),
-    Option("DIGEST_SEND_CONCURRENCY", "send_concurrency", "4", _int_at_least(1), "SMTP connections at once"),
-    Option("DIGEST_WEEKLY_CRON", "weekly_cron", "0 8 * * mon", _cron, "5-field cron for the weekly digest"),
-    Option("DIGEST_MONTHLY_CRON", "monthly_cron", "0 8 1 * *", _cron, "5-field cron for the monthly digest"),
-    Option(
-        "DIGEST_TEMPLATES_DIR",
-        "templates_dir",
-        "",
-        _optional_path,
-        "Folder whose templates override the built-in ones",
-    ),
-    Option(
-        "DIGEST_BOUNCE_LIMIT",
-        "bounce_limit",
-        "1",
-        _int_at_least(1),
-        "Permanent failures after which a subscriber is marked bounced",
-    ),
-    Option(
-        "DIGEST_CATCHUP_HOURS",
-        "catchup_hours",
-        "24",
-        _float_at_least(0),
-        "How late the scheduler still sends a run it missed while down",
-    ),
-    Option(
-        "DIGEST_ITEM_LIMIT",
-        "item_limit",
-        "30",
-        _int_at_least(1),
-        "Items shown in one digest; the rest are linked as 'and N more'",
-    ),
-    Option("DIGEST_BRAND_COLOR", "brand_color", "#b91c1c", _colour, "Accent colour of the theme"),
-    Option("DIGEST_LOGO_URL", "logo_url", "", _optional_http_url, "https URL of a logo image"),
-    Option(
-        "DIGEST_FOOTER_TEXT",
-        "footer_text",
-        "",
-        _optional,
-        "Why the reader gets this mail (default: a sentence naming the newsletter)",
-    ),
-    Option(
-        "DIGEST_POSTAL_ADDRESS",
-        "postal_address",
-        "",
-        _optional,
-        "Postal address shown in the footer (anti-spam laws ask for one)",
-    ),
-    Option(
-        "DIGEST_UNSUBSCRIBE_MAILTO",
-        "unsubscribe_mailto",
-        "",
-        _optional_address,
-        "Optional address for mailto: List-Unsubscribe",
-    ),
-    Option(
-        "DIGEST_DKIM_PRIVATE_KEY",
-        "dkim_private_key",
-        "",
-        _optional_path,
-        "PEM file of the RSA key that signs every message with DKIM (`digest dkim keygen`)",
-    ),
-    Option("DIGEST_DKIM_SELECTOR", "dkim_selector", "", dns_label("selector"), "DKIM selector (s=)"),
-    Option(
-        "DIGEST_DKIM_DOMAIN",
-        "dkim_domain",
-        "",
-        dns_label("domain"),
-        "DKIM signing domain (d=); default: the From address's domain",
-    ),
-    Option(
-        "DIGEST_BOUNCE_ADDRESS",
-        "bounce_address",
-        "",
-        _optional_address,
-        "Envelope sender; each message gets its own VERP form local+TAG@domain (default: From's address)",
-    ),
-    Option(
-        "DIGEST_SOFT_BOUNCE_LIMIT",
-        "soft_bounce_limit",
-        "3",
-        _int_at_least(1),
-        "Temporary bounces in a row after which a subscriber is marked bounced",
-    ),
-    Option(
-        "DIGEST_BOUNCE_IMAP_URL",
-        "bounce_imap_url",
-        "",
-        _imap_url,
-        "imaps://user:password@host/FOLDER read by `digest bounces fetch`",
-    ),
-)
+def option(key: str, default: str, parse: Callable[[str], Any], doc: str, repr: bool = True) -> Any:
+    """A Settings field that is read from `key` (default `default`, parsed by `parse`)."""
+    return field(metadata={"option": Option(key, default, parse, doc)}, repr=repr)
 
 
 @dataclass(frozen=True)
 class Settings:
-    """One frozen object handed down from the CLI; nothing reads the environment after this."""
+    """One frozen object handed down from the CLI; nothing reads the environment after this.
 
-    database_url: str
-    name: str
-    from_addr: str | None
-    reply_to: str | None
-    base_url: str
-    secret_key: str | None
-    timezone: ZoneInfo
-    smtp_host: str | None
-    smtp_port: int
-    smtp_username: str | None
-    smtp_password: str | None = field(repr=False)
-    smtp_security: str
-    smtp_timeout: float
-    outbox: Path
-    send_rate: float
-    send_concurrency: int
-    weekly_cron: str
-    monthly_cron: str
-    templates_dir: Path | None
-    bounce_limit: int
-    catchup_hours: float
-    item_limit: int
-    brand_color: str
-    logo_url: str | None
-    footer_text: str | None
-    postal_address: str | None
-    unsubscribe_mailto: str | None
-    dkim_private_key: Path | None
-    dkim_selector: str | None
-    dkim_domain: str | None
-    bounce_address: str | None
-    soft_bounce_limit: int
-    bounce_imap_url: str | None = field(repr=False)
+    Each field is one option, declared once: its env key, default, parser and doc line."""
+
+    database_url: str = option(
+        "DIGEST_DATABASE_URL",
+        "sqlite:///digest.db",
+        _database_url,
+        "SQLAlchemy URL of the store (SQLite file or postgresql+psycopg://...)",
+    )
+    name: str = option("DIGEST_NAME", "Digest", _one_line, "Newsletter name shown in subject and header")
+    from_addr: str | None = option(
+        "DIGEST_FROM", "", _optional_mailbox, "'Name <address>' of the sender; required for send"
+    )
+    reply_to: str | None = option("DIGEST_REPLY_TO", "", _optional_mailbox, "Optional Reply-To address")
+    base_url: str = option(
+        "DIGEST_BASE_URL",
+        "http://127.0.0.1:8080",
+        _http_url,
+        "Public URL of `digest serve` (unsubscribe and archive links)",
+    )
+    secret_key: str | None = option(
+        "DIGEST_SECRET_KEY", "", _optional, "Signs unsubscribe tokens; required for send and serve"
+    )
+    timezone: ZoneInfo = option(
+        "DIGEST_TIMEZONE", "UTC", _timezone, "IANA zone that defines weeks, months and cron times"
+    )
+    smtp_host: str | None = option(
+        "DIGEST_SMTP_HOST", "", _optional, "SMTP server; empty = write .eml files to DIGEST_OUTBOX instead"
+    )
+    smtp_port: int = option("DIGEST_SMTP_PORT", "587", _port, "SMTP port")
+    smtp_username: str | None = option("DIGEST_SMTP_USERNAME", "", _optional, "SMTP auth user (optional)")
+    smtp_password: str | None = option(
+        "DIGEST_SMTP_PASSWORD", "", _optional, "SMTP auth password (optional)", repr=False
+    )
+    smtp_security: str = option(
+        "DIGEST_SMTP_SECURITY",
+        "starttls",
+        _choice("starttls", "ssl", "none"),
+        "starttls, ssl (implicit TLS) or none",
+    )
+    smtp_timeout: float = option(
+        "DIGEST_SMTP_TIMEOUT",
+        "30",
+        _float_at_least(1),
+        "Seconds to wait for the SMTP server before a try counts as failed",
+    )
+    outbox: Path = option("DIGEST_OUTBOX", "outbox/", _path, "Folder for the file transport")
+    send_rate: float = option(
+        "DIGEST_SEND_RATE",
+        "0",
+        _float_at_least(0),
+        "Messages per second per `digest send` process, at most (0 = unlimited)",
+    )
+    send_concurrency: int = option(
+        "DIGEST_SEND_CONCURRENCY", "4", _int_at_least(1), "SMTP connections at once"
+    )
+    weekly_cron: str = option(
+        "DIGEST_WEEKLY_CRON", "0 8 * * mon", _cron, "5-field cron for the weekly digest"
+    )
+    monthly_cron: str = option(
+        "DIGEST_MONTHLY_CRON", "0 8 1 * *", _cron, "5-field cron for the monthly digest"
+    )
+    templates_dir: Path | None = option(
+        "DIGEST_TEMPLATES_DIR", "", _optional_path, "Folder whose templates override the built-in ones"
+    )
+    bounce_limit: int = option(
+        "DIGEST_BOUNCE_LIMIT",
+        "1",
+        _int_at_least(1),
+        "Permanent failures after which a subscriber is marked bounced",
+    )
+    catchup_hours: float = option(
+        "DIGEST_CATCHUP_HOURS",
+        "24",
+        _float_at_least(0),
+        "How late the scheduler still sends a run it missed while down",
+    )
+    item_limit: int = option(
+        "DIGEST_ITEM_LIMIT",
+        "30",
+        _int_at_least(1),
+        "Items shown in one digest; the rest are linked as 'and N more'",
+    )
+    brand_color: str = option("DIGEST_BRAND_COLOR", "#b91c1c", _colour, "Accent colour of the theme")
+    logo_url: str | None = option("DIGEST_LOGO_URL", "", _optional_http_url, "https URL of a logo image")
+    footer_text: str | None = option(
+        "DIGEST_FOOTER_TEXT",
+        "",
+        _optional,
+        "Why the reader gets this mail (default: a sentence naming the newsletter)",
+    )
+    postal_address: str | None = option(
+        "DIGEST_POSTAL_ADDRESS",
+        "",
+        _optional,
+        "Postal address shown in the footer (anti-spam laws ask for one)",
+    )
+    unsubscribe_mailto: str | None = option(
+        "DIGEST_UNSUBSCRIBE_MAILTO", "", _optional_address, "Optional address for mailto: List-Unsubscribe"
+    )
+
+    dkim_private_key: Path | None = option(
+        "DIGEST_DKIM_PRIVATE_KEY",
+        "",
+        _optional_path,
+        "PEM file of the RSA key that signs every message with DKIM (`digest dkim keygen`)",
+    )
+    dkim_selector: str | None = option(
+        "DIGEST_DKIM_SELECTOR", "", dns_label("selector"), "DKIM selector (s=)"
+    )
+    dkim_domain: str | None = option(
+        "DIGEST_DKIM_DOMAIN",
+        "",
+        dns_label("domain"),
+        "DKIM signing domain (d=); default: the From address's domain",
+    )
+    bounce_address: str | None = option(
+        "DIGEST_BOUNCE_ADDRESS",
+        "",
+        _optional_address,
+        "Envelope sender; each message gets its own VERP form local+TAG@domain (default: From's address)",
+    )
+    soft_bounce_limit: int = option(
+        "DIGEST_SOFT_BOUNCE_LIMIT",
+        "3",
+        _int_at_least(1),
+        "Temporary bounces in a row after which a subscriber is marked bounced",
+    )
+    bounce_imap_url: str | None = option(
+        "DIGEST_BOUNCE_IMAP_URL",
+        "",
+        _imap_url,
+        "imaps://user:password@host/FOLDER read by `digest bounces fetch`",
+        repr=False,
+    )
 
     def require(self, *attrs: str, purpose: str) -> None:
         """Keys optional in general but needed by one command (DIGEST_FROM for send, ...)."""
@@ -401,6 +350,9 @@ class Settings:
 
     def cron_for(self, cadence: str) -> str:
         return self.weekly_cron if cadence == "weekly" else self.monthly_cron
+
+
+OPTIONS: tuple[Option, ...] = tuple(replace(f.metadata["option"], attr=f.name) for f in fields(Settings))
 
 
 def _sources(env_file: Path | None, environ: Mapping[str, str]) -> dict[str, str]:
@@ -441,6 +393,3 @@ def example_env() -> str:
             "",
         ]
     return "\n".join(lines)
-
-
-assert {f.name for f in fields(Settings)} == {o.attr for o in OPTIONS}

@@ -17,7 +17,7 @@ import html
 import re
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from email import policy as email_policy
 from email import quoprimime
@@ -28,6 +28,8 @@ from functools import lru_cache
 
 from digest.config import Settings
 from digest.models import UNSUBSCRIBE_MARK, RenderedDigest
+from digest.text import refuse_controls, single_line
+from digest.tokens import unsubscribe_url as signed_unsubscribe_url
 
 POLICY = email_policy.SMTP  # CRLF line ends, 78-column folding, what smtplib and .eml files want
 SAMPLE_FROM = "digest@localhost"
@@ -35,22 +37,14 @@ _QP_WIDTH = 75  # body lines at most 75 characters plus the soft-break "="
 _PLAIN_NAME = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?: [A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*")
 _QUOTABLE_NAME = re.compile(r"[\x20-\x7e]+")
 _BARE_EOL = re.compile(rb"\r(?!\n)|(?<!\r)\n")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f\u0085\u2028\u2029]+")
-
-
-def clean_name(name: str | None) -> str:
-    """A display name that cannot break a header line: controls become spaces, runs collapse."""
-    if not name:
-        return ""
-    return " ".join(_CONTROL.sub(" ", name).split())
 
 
 def sender(settings: Settings) -> Address:
     """DIGEST_FROM as an Address; `digest build` samples fall back to a local placeholder."""
     if settings.from_addr:
         name, addr = parseaddr(settings.from_addr)
-        return Address(display_name=clean_name(name), addr_spec=addr)
-    return Address(display_name=clean_name(settings.name), addr_spec=SAMPLE_FROM)
+        return Address(display_name=single_line(name), addr_spec=addr)
+    return Address(display_name=single_line(settings.name), addr_spec=SAMPLE_FROM)
 
 
 def sender_domain(settings: Settings) -> str:
@@ -92,7 +86,7 @@ def message_id_factory(settings: Settings, cadence: str, period: str) -> Callabl
 
 def list_id(settings: Settings, cadence: str) -> str:
     label = re.sub(r"[^a-z0-9-]+", "-", settings.name.lower()).strip("-") or "digest"
-    return f"{clean_name(settings.name)} {cadence} <{label}-{cadence}.{sender_domain(settings)}>"
+    return f"{single_line(settings.name)} {cadence} <{label}-{cadence}.{sender_domain(settings)}>"
 
 
 def list_unsubscribe(settings: Settings, url: str) -> str:
@@ -119,13 +113,13 @@ def _headers(settings: Settings, rendered: RenderedDigest, now: datetime) -> lis
     headers: list[tuple[str, object]] = [
         ("From", sender(settings)),
         ("To", None),
-        ("Subject", clean_name(rendered.subject)),
+        ("Subject", single_line(rendered.subject)),
         ("Date", format_datetime(now.astimezone(settings.timezone))),
         ("Message-ID", None),
     ]
     if settings.reply_to:
         name, addr = parseaddr(settings.reply_to)
-        headers.append(("Reply-To", Address(display_name=clean_name(name), addr_spec=addr)))
+        headers.append(("Reply-To", Address(display_name=single_line(name), addr_spec=addr)))
     headers += [
         ("List-Id", list_id(settings, rendered.cadence)),
         ("List-Unsubscribe", None),
@@ -147,7 +141,7 @@ def build_message(
 ) -> EmailMessage:
     """One recipient's message the plain way: the reference for the splice, and `--to` copies."""
     personal = {
-        "To": Address(display_name=clean_name(name), addr_spec=email),
+        "To": Address(display_name=single_line(name), addr_spec=email),
         "Message-ID": message_id,
         "List-Unsubscribe": list_unsubscribe(settings, unsubscribe_url),
     }
@@ -196,13 +190,12 @@ def _text_part(body: str, subtype: str, slot: str) -> MIMEPart:
 class PreparedMessage:
     """The shared bytes, cut at the personal places. `slots[i]` names what goes after `pieces[i]`.
 
-    `wire_pieces` are the same pieces in SMTP DATA form (leading dots doubled, RFC 5321 4.5.2),
-    made once here: every piece starts a line, because every personal value ends one."""
+    Every piece starts a line, because every personal value ends one: that is what lets the
+    transport put a spliced message into SMTP DATA form piece by piece (transport.wire_form)."""
 
     pieces: tuple[bytes, ...]
     slots: tuple[str, ...]
     list_unsubscribe_tail: str
-    wire_pieces: tuple[bytes, ...] = ()
 
     def for_recipient(
         self,
@@ -226,60 +219,110 @@ class PreparedMessage:
         unsubscribe_url: str,
         message_id: str,
     ) -> Personalized:
-        """This recipient's message in both forms, each joined only when asked for."""
+        """This recipient's message, joined only when asked for."""
         values = {
             "to": _to_line(email, name),
-            "mid": f"Message-ID: {_one_line(message_id)}\r\n".encode("ascii"),
+            "mid": f"Message-ID: {refuse_controls(message_id)}\r\n".encode("ascii"),
             "lu": _list_unsubscribe_line(unsubscribe_url, self.list_unsubscribe_tail),
             "text": _qp_url(unsubscribe_url),
             "html": _qp_url(html.escape(unsubscribe_url, quote=True)),
         }
-        return Personalized(self, values)
+        return Personalized(self, values, unsubscribe_url)
 
-    def join(self, values: dict[str, bytes], wire: bool = False) -> bytes:
-        pieces = self.wire_pieces if wire else self.pieces
+    def join(
+        self,
+        values: dict[str, bytes],
+        pieces: tuple[bytes, ...] | None = None,
+        value_form: Callable[[bytes], bytes] | None = None,
+    ) -> bytes:
+        """The pieces with the values between them; a transport passes its own form of both."""
+        pieces = pieces or self.pieces
         out = [pieces[0]]
         for slot, piece in zip(self.slots, pieces[1:], strict=True):
-            out.append(_dot_stuffed(values[slot]) if wire else values[slot])
+            out.append(value_form(values[slot]) if value_form else values[slot])
             out.append(piece)
-        if wire:
-            out.append(b".\r\n")
         return b"".join(out)
 
 
 @dataclass(frozen=True, slots=True)
 class Personalized:
-    """One recipient's message: `data` as a file holds it, `wire` as SMTP DATA carries it (what
-    `digest.transport.wire_data(data)` gives, without a pass over the whole message)."""
+    """One recipient's message: `data` as a file holds it."""
 
     prepared: PreparedMessage
     values: dict[str, bytes]
+    unsubscribe_url: str
 
     @property
     def data(self) -> bytes:
         return self.prepared.join(self.values)
 
+
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    """One message on its way, all a transport needs: the envelope, the message and its Message-ID."""
+
+    sender: str
+    recipient: str
+    message: bytes | Personalized
+    message_id: str = ""
+
     @property
-    def wire(self) -> bytes:
-        return self.prepared.join(self.values, wire=True)
+    def data(self) -> bytes:
+        return self.message if isinstance(self.message, bytes) else self.message.data
 
 
-def _dot_stuffed(chunk: bytes) -> bytes:
-    """Leading dots doubled on every line of a chunk that starts a line."""
-    chunk = chunk.replace(b"\r\n.", b"\r\n..")
-    return b"." + chunk if chunk.startswith(b".") else chunk
+@dataclass(frozen=True)
+class Recipient:
+    """Who one message is for; no subscriber id means a test copy, outside the list."""
+
+    email: str
+    name: str | None = None
+    subscriber_id: int | None = None
 
 
-def _one_line(value: str) -> str:
-    if _CONTROL.search(value):
-        raise ValueError("header value must be a single line")
-    return value
+class Letters:
+    """One digest's messages. The per-digest work (the encoded message, the Message-ID key, the
+    sender's domain) is done once here; `to` makes only the personal parts. Sends, test copies and
+    the samples of `digest build` and the preview all make their messages here."""
+
+    def __init__(self, settings: Settings, rendered: RenderedDigest, now: datetime) -> None:
+        self.prepared = prepare_message(settings, rendered, now)
+        self.sender = envelope_sender(settings)
+        self._message_id = message_id_factory(settings, rendered.cadence, rendered.period)
+        self._base_url, self._secret = settings.base_url, settings.secret_key or ""
+
+    def message_id(self, recipient: Recipient) -> str:
+        return self._message_id(recipient.subscriber_id, recipient.email)
+
+    def to(self, recipient: Recipient, message_id: str | None = None) -> Outgoing:
+        url = signed_unsubscribe_url(self._base_url, self._secret, recipient.subscriber_id or 0)
+        mid = message_id or self.message_id(recipient)
+        message = self.prepared.personalize(
+            recipient.email, recipient.name, recipient.subscriber_id, url, mid
+        )
+        return Outgoing(self.sender, recipient.email, message, mid)
+
+
+# What `digest build` and the preview address their sample to: a reader who is not on any list.
+SAMPLE_RECIPIENT = Recipient("reader@example.org", "Sample Reader", 1)
+SAMPLE_SECRET = "sample-secret-for-digest-build-only"
+
+
+def sample_message(settings: Settings, rendered: RenderedDigest, now: datetime) -> Outgoing:
+    """The message exactly as a subscriber would get it, for the sample reader; signed with the real
+    key when there is one, else a sample key (`digest build` needs none)."""
+    signed = replace(settings, secret_key=settings.secret_key or SAMPLE_SECRET)
+    return Letters(signed, rendered, now).to(SAMPLE_RECIPIENT)
+
+
+def envelope_sender(settings: Settings) -> str:
+    return parseaddr(settings.from_addr or "")[1]
 
 
 def _to_line(email: str, name: str | None) -> bytes:
     """The To line: a fast path for plain ASCII names, the email package for everything else."""
-    name = clean_name(name)
-    _one_line(email)
+    name = single_line(name)
+    refuse_controls(email)
     if not name:
         line = f"To: {email}\r\n"
     elif _PLAIN_NAME.fullmatch(name):
@@ -306,7 +349,7 @@ def _encoded_to_line(name: str, email: str) -> str:
 
 
 def _list_unsubscribe_line(url: str, tail: str) -> bytes:
-    url = _one_line(url)
+    url = refuse_controls(url)
     line = f"List-Unsubscribe: <{url}>"
     if tail:
         line += ",\r\n " + tail
@@ -346,5 +389,4 @@ def prepare_message(settings: Settings, rendered: RenderedDigest, now: datetime)
         pieces=pieces,
         slots=tuple(names[s] for s in parts[1::2]),
         list_unsubscribe_tail=mailto,
-        wire_pieces=tuple(_dot_stuffed(p) for p in pieces),
     )

@@ -79,3 +79,32 @@ class RenderedDigest:
 # unsubscribe URL goes; mail.py replaces it per recipient and the archive replaces it with a neutral
 # link. Render removes the marker from item text, so content cannot forge it.
 UNSUBSCRIBE_MARK = "https://digest.invalid/unsubscribe-mark"
+
+
+@dataclass(frozen=True)
+class StoredDigest:
+    """A digest as the store keeps it: the unit of a send (every run and recipient gets these bytes).
+    `status` is "sending" once deliveries may be queued, "sent" when none is owed any more."""
+
+    id: int
+    status: str
+    rendered: RenderedDigest
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """One delivery row a send run has claimed: who gets the digest."""
+
+    id: int
+    subscriber_id: int
+    email: str
+    name: str | None
+    attempts: int
+
+
+@dataclass(frozen=True)
+class OtherClaim:
+    """Rows of one digest held by another run: its owner id and its oldest claim."""
+
+    claimed_by: str | None
+    since: datetime | None

@@ -132,3 +132,24 @@ def describe(period: Period) -> str:
     else:
         span = f"{first.day}–{last.day} {last:%B %Y}"
     return f"Week {week} · {span}"
+
+
+def parse_date(value: str | None, default_tz: ZoneInfo) -> datetime | None:
+    """ISO 8601 or RFC 2822; a date without a zone is read in the configured zone."""
+    value = (value or "").strip()
+    if not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        from email.utils import parsedate_to_datetime  # on use: it pulls in socket, slow to import
+
+        try:
+            parsed = parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError):
+            raise ValueError(
+                f"unreadable date {value!r} (use ISO 8601, e.g. 2023-11-06T09:00:00+01:00)"
+            ) from None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=default_tz)
+    return parsed

@@ -3,7 +3,7 @@
 Addresses are checked for syntax only (no DNS: adding a subscriber must work offline) and kept in
 their ASCII form (an internationalized domain becomes its xn-- name) so every SMTP server takes them.
 An unsubscribe is a promise: importing a CSV never re-activates an unsubscribed or bounced address;
-only an explicit `add` does.
+only an explicit `add` does, or the owner of the address from their personal link (`resubscribe`).
 """
 
 from __future__ import annotations
@@ -19,10 +19,10 @@ from typing import TextIO
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import Engine, Row
 
-from digest.config import CADENCES
 from digest.errors import DigestError
-from digest.mail import clean_name
+from digest.periods import CADENCES
 from digest.store import subscribers as store
+from digest.text import single_line
 
 EXPORT_COLUMNS = ("email", "name", "cadence", "status", "created_at")
 
@@ -52,7 +52,7 @@ def add_subscriber(
         email, cadence = normalize_email(email), normalize_cadence(cadence)
     except ValueError as exc:
         raise DigestError(str(exc)) from None
-    name = clean_name(name) or None
+    name = single_line(name) or None
     with engine.begin() as connection:
         row = store.get_by_email(connection, email)
         if row is None:
@@ -89,6 +89,80 @@ def remove_subscriber(engine: Engine, email: str, now: datetime) -> Row:
             raise DigestError(f"no subscriber {email.strip()!r}")
         store.set_status(connection, row.id, "unsubscribed", now)
         return store.get_by_id(connection, row.id)
+
+
+# --- what a subscriber's personal link can change -------------------------------------------
+
+
+@dataclass(frozen=True)
+class Subscription:
+    """What the page shows: never the full address (the link may be forwarded)."""
+
+    id: int
+    masked_email: str
+    cadence: str
+    status: str
+
+    @property
+    def active(self) -> bool:
+        return self.status == "active"
+
+
+def mask_email(email: str) -> str:
+    """`reader@example.org` -> `r•••@example.org`: enough to recognize, too little to harvest."""
+    local, at, domain = email.rpartition("@")
+    if not at:
+        return email[:1] + "•••"
+    return f"{local[:1]}•••@{domain}"
+
+
+def _view(row) -> Subscription | None:
+    if row is None:
+        return None
+    return Subscription(row.id, mask_email(row.email), row.cadence, row.status)
+
+
+def subscription(engine: Engine, subscriber_id: int) -> Subscription | None:
+    with engine.connect() as connection:
+        return _view(store.get_by_id(connection, subscriber_id))
+
+
+def unsubscribe(engine: Engine, subscriber_id: int, now: datetime) -> Subscription | None:
+    """Idempotent: a second call changes nothing and reports the same state."""
+    with engine.begin() as connection:
+        row = store.get_by_id(connection, subscriber_id)
+        if row is not None and row.status != "unsubscribed":
+            store.set_status(connection, subscriber_id, "unsubscribed", now)
+        return _view(store.get_by_id(connection, subscriber_id))
+
+
+def resubscribe(engine: Engine, subscriber_id: int, cadence: str, now: datetime) -> Subscription | None:
+    """The owner of the address asks to come back: active again, bounce count forgiven."""
+    _check_cadence(cadence)
+    with engine.begin() as connection:
+        if store.get_by_id(connection, subscriber_id) is None:
+            return None
+        store.set_fields(connection, subscriber_id, now, status="active", cadence=cadence, bounce_count=0)
+        return _view(store.get_by_id(connection, subscriber_id))
+
+
+def set_cadence(engine: Engine, subscriber_id: int, cadence: str, now: datetime) -> Subscription | None:
+    _check_cadence(cadence)
+    with engine.begin() as connection:
+        row = store.get_by_id(connection, subscriber_id)
+        if row is None:
+            return None
+        if row.cadence != cadence:
+            store.set_fields(connection, subscriber_id, now, cadence=cadence)
+        return _view(store.get_by_id(connection, subscriber_id))
+
+
+def _check_cadence(cadence: str) -> None:
+    if cadence not in CADENCES:
+        raise ValueError(f"unknown cadence {cadence!r}")
+
+
+# --- importing and exporting -------------------------------------------------------------------
 
 
 @dataclass
@@ -128,7 +202,7 @@ def read_csv(handle: TextIO, report: ImportReport) -> Iterator[CSVRow]:
             yield CSVRow(
                 start,
                 normalize_email(record.get("email") or ""),
-                clean_name(record.get("name")) or None,
+                single_line(record.get("name")) or None,
                 normalize_cadence(record.get("cadence")),
             )
         except ValueError as exc:

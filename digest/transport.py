@@ -9,7 +9,8 @@ Failures are classified by what the server said, not by exception type: `Deliver
 never retry) or "fatal" (the run cannot go on: authentication refused, STARTTLS missing, sender
 refused). Nothing here logs or repeats the SMTP password.
 
-`send` takes an optional gate, `ready()`, called once everything but the message itself is done
+A connection's `send` takes one `digest.mail.Outgoing` (envelope, message, Message-ID) and an
+optional gate, `ready()`, called once everything but the message itself is done
 (for SMTP: the envelope accepted, DATA answered 354) and before a byte of the message goes out: the
 send runner uses it to let a connection's next message get under way while the previous one's
 outcome is still being committed. If the gate returns False nothing is sent and the send raises
@@ -28,10 +29,12 @@ import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Protocol
 
 from digest.config import Settings
+from digest.mail import Outgoing, Personalized, PreparedMessage
 
 
 class DeliveryError(Exception):
@@ -56,32 +59,8 @@ def classify(code: int | None, text: str | bytes, *, fatal_5xx: bool = False) ->
 Gate = Callable[[], bool] | None
 
 
-class Payload(Protocol):
-    """A message that has both forms at hand (digest.mail.Personalized): `data`, the message;
-    `wire`, the same as `wire_data(data)`. Connections take it or plain bytes."""
-
-    @property
-    def data(self) -> bytes: ...
-
-    @property
-    def wire(self) -> bytes: ...
-
-
-Message = bytes | Payload
-
-
-def as_data(message: Message) -> bytes:
-    return message if isinstance(message, bytes) else message.data
-
-
-def as_wire(message: Message) -> bytes:
-    return wire_data(message) if isinstance(message, bytes) else message.wire
-
-
 class Connection(Protocol):
-    def send(
-        self, sender: str, recipient: str, message: Message, message_id: str = "", ready: Gate = None
-    ) -> None: ...
+    def send(self, outgoing: Outgoing, ready: Gate = None) -> None: ...
 
     def close(self) -> None: ...
 
@@ -156,17 +135,16 @@ class SMTPConnection:
             ) from None
         return smtp
 
-    def send(
-        self, sender: str, recipient: str, message: Message, message_id: str = "", ready: Gate = None
-    ) -> None:
+    def send(self, outgoing: Outgoing, ready: Gate = None) -> None:
         if self.smtp is None:
             self.smtp = self._open()
+        sender, recipient = outgoing.sender, outgoing.recipient
         try:
             if self.smtp.has_extn("pipelining") and _plain(sender) and _plain(recipient):
-                self._send_pipelined(sender, recipient, message, ready)
+                self._send_pipelined(sender, recipient, outgoing.message, ready)
             else:
                 _through(ready)
-                self._sendmail(sender, recipient, as_data(message))
+                self._sendmail(sender, recipient, outgoing.data)
         except (OSError, smtplib.SMTPException) as exc:  # dropped, timed out, reset
             self._drop()
             raise DeliveryError("temporary", f"connection lost: {_describe(exc)}", reconnect=True) from None
@@ -186,11 +164,13 @@ class SMTPConnection:
                 self._drop()
             raise error from None
 
-    def _send_pipelined(self, sender: str, recipient: str, message: Message, ready: Gate) -> None:
+    def _send_pipelined(
+        self, sender: str, recipient: str, message: bytes | Personalized, ready: Gate
+    ) -> None:
         """RFC 2920: MAIL, RCPT and DATA in one write, then their three replies, each judged on its
         own; the body goes only after DATA's 354. Two round trips instead of four."""
         smtp = self.smtp
-        payload = as_wire(message)
+        payload = wire_form(message)
         size = f" SIZE={len(payload)}" if smtp.has_extn("size") else ""
         smtp.send(f"MAIL FROM:<{sender}>{size}\r\nRCPT TO:<{recipient}>\r\nDATA\r\n".encode("ascii"))
         mail, rcpt, data = smtp.getreply(), smtp.getreply(), smtp.getreply()
@@ -262,6 +242,25 @@ def wire_data(message: bytes) -> bytes:
     return message + b".\r\n"
 
 
+def wire_form(message: bytes | Personalized) -> bytes:
+    """`wire_data` of the message; a spliced one is stuffed piece by piece, its shared pieces once
+    per digest, so a send does not pass over every recipient's whole message again."""
+    if isinstance(message, bytes):
+        return wire_data(message)
+    return message.prepared.join(message.values, _stuffed_pieces(message.prepared), _dot_stuffed) + b".\r\n"
+
+
+@lru_cache(maxsize=4)
+def _stuffed_pieces(prepared: PreparedMessage) -> tuple[bytes, ...]:
+    return tuple(_dot_stuffed(piece) for piece in prepared.pieces)
+
+
+def _dot_stuffed(chunk: bytes) -> bytes:
+    """Leading dots doubled on every line of a chunk that starts a line (RFC 5321 4.5.2)."""
+    chunk = chunk.replace(b"\r\n.", b"\r\n..")
+    return b"." + chunk if chunk.startswith(b".") else chunk
+
+
 def _through(ready: Gate) -> None:
     if ready is not None and not ready():
         raise DeliveryError("unsent", "stopped before the message went out")
@@ -288,12 +287,10 @@ class OutboxTransport:
         self.folder.mkdir(parents=True, exist_ok=True)
         return self
 
-    def send(
-        self, sender: str, recipient: str, message: Message, message_id: str = "", ready: Gate = None
-    ) -> None:
+    def send(self, outgoing: Outgoing, ready: Gate = None) -> None:
         _through(ready)
-        message = as_data(message)
-        stem = _UNSAFE.sub("_", message_id.strip("<>")) or uuid.uuid4().hex
+        message = outgoing.data
+        stem = _UNSAFE.sub("_", outgoing.message_id.strip("<>")) or uuid.uuid4().hex
         target = self.folder / f"{stem}.eml"
         try:
             fd, tmp = tempfile.mkstemp(dir=self.folder, prefix=".tmp-", suffix=".eml")
@@ -321,13 +318,10 @@ class MemoryTransport:
     def connect(self) -> MemoryTransport:
         return self
 
-    def send(
-        self, sender: str, recipient: str, message: Message, message_id: str = "", ready: Gate = None
-    ) -> None:
+    def send(self, outgoing: Outgoing, ready: Gate = None) -> None:
         _through(ready)
-        message = as_data(message)
         with self._lock:
-            self.messages.append((sender, recipient, message))
+            self.messages.append((outgoing.sender, outgoing.recipient, outgoing.data))
 
     def close(self) -> None:
         pass

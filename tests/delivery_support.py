@@ -82,3 +82,10 @@ def prepared_store(db_url: str, weekly: int = 0, monthly: int = 0):
 
 def week(settings):
     return parse_period("weekly", WEEK, settings.timezone)
+
+
+def composed(settings, engine, period, now):
+    """The stored weekly digest of `period`, as a caller composes it before handing it to send."""
+    from digest.compose import stored_digest
+
+    return stored_digest(settings, engine, "weekly", period, now)

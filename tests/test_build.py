@@ -100,9 +100,9 @@ def test_spamassassin_scores_the_sample_message_below_one(seeded, tmp_path):
 def test_build_works_with_the_network_off(db_url, tmp_path):
     from datetime import UTC, datetime
 
+    from digest.compose import build_files
     from digest.config import load_settings
     from digest.ingest import ingest_all
-    from digest.pipeline import build_files
     from digest.store import open_engine
 
     settings = load_settings(environ={"DIGEST_DATABASE_URL": db_url}, env_file=None)

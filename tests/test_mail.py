@@ -168,7 +168,7 @@ def test_sample_message_without_a_sender_configured_still_builds():
 
 @pytest.mark.parametrize("base", ["https://news.example.org", "https://n.example.org/a.b.c/" + "x." * 40])
 def test_wire_form_is_the_message_dot_stuffed_for_smtp_data(base):
-    from digest.transport import wire_data
+    from digest.transport import wire_data, wire_form
 
     text = f".NET notes\n..two dots\nUnsubscribe: {UNSUBSCRIBE_MARK}\n.\n"
     html = f'<p>x</p>\n.leading dot\n<a href="{UNSUBSCRIBE_MARK}">off</a>\n'
@@ -180,5 +180,6 @@ def test_wire_form_is_the_message_dot_stuffed_for_smtp_data(base):
         assert personal.data == prepared.for_recipient(
             "a@example.com", "Ann", subscriber_id, url, "<m@example.org>"
         )
-        assert personal.wire == wire_data(personal.data)
-    assert b"\r\n..NET notes" in personal.wire and b"\r\n...two dots" in personal.wire
+        assert wire_form(personal) == wire_data(personal.data)
+    wire = wire_form(personal)
+    assert b"\r\n..NET notes" in wire and b"\r\n...two dots" in wire

@@ -7,8 +7,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from digest.render.context import _clean_text, _host, one_line
-from digest.sources.clean import clean_text, safe_url, single_line
+from digest.render.context import _host
+from digest.text import _full_clean_text, _full_single_line, clean_text, safe_url, single_line
 
 PIECES = [
     "word",
@@ -56,12 +56,12 @@ def samples(count: int) -> list[str]:
 
 def test_clean_text_shortcut_equals_clean_text() -> None:
     for text in samples(20_000):
-        assert _clean_text(text) == clean_text(text), repr(text)
+        assert clean_text(text) == _full_clean_text(text), repr(text)
 
 
 def test_single_line_shortcut_equals_single_line() -> None:
     for text in [*samples(20_000), None]:
-        assert one_line(text) == single_line(text), repr(text)
+        assert single_line(text) == (_full_single_line(text) if text is not None else ""), repr(text)
 
 
 @pytest.mark.parametrize(

@@ -7,15 +7,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from digest.cron import crontab_weekdays, fire_times, make_trigger, next_fire
 from digest.periods import last_complete
-from digest.schedule.policy import (
-    crontab_weekdays,
-    fire_times,
-    make_trigger,
-    misfire_grace_seconds,
-    next_fire,
-    plan,
-)
+from digest.schedule.policy import misfire_grace_seconds, plan
 
 LONDON = ZoneInfo("Europe/London")
 UTC_ZONE = ZoneInfo("UTC")

@@ -13,7 +13,7 @@ from digest.send import SendAborted, send_period
 from digest.store.schema import deliveries, digests, subscribers
 from digest.tokens import read_token
 from digest.transport import MemoryTransport
-from tests.delivery_support import NOW, SECRET, address, prepared_store, settings_for, week
+from tests.delivery_support import NOW, SECRET, address, composed, prepared_store, settings_for, week
 from tests.smtp_server import free_port
 
 HEADERS = (
@@ -46,7 +46,7 @@ def test_weekly_send_reaches_each_weekly_subscriber_once_with_every_header(any_d
     engine = prepared_store(any_db_url, weekly=200, monthly=20)
     server = smtp_server()
     settings = settings_for(any_db_url, **server.env())
-    report = send_period(settings, engine, "weekly", week(settings), NOW)
+    report = send_period(settings, engine, composed(settings, engine, week(settings), NOW), NOW)
     assert (report.sent, report.failed, report.pending, report.complete) == (200, 0, 0, True)
     assert server.recipients() == sorted(address("weekly", n) for n in range(200))
     ids, links, message_ids = subscriber_ids(engine), set(), set()
@@ -64,7 +64,7 @@ def test_weekly_send_reaches_each_weekly_subscriber_once_with_every_header(any_d
     with engine.connect() as connection:
         assert connection.execute(select(digests.c.status)).scalar_one() == "sent"
 
-    rerun = send_period(settings, engine, "weekly", week(settings), NOW)
+    rerun = send_period(settings, engine, composed(settings, engine, week(settings), NOW), NOW)
     assert (rerun.sent, rerun.already_sent, rerun.complete) == (0, 200, True)
     assert len(server.received) == 200
 
@@ -74,7 +74,7 @@ def test_faulty_server_gives_every_good_address_one_copy_and_never_retries_550(a
     bad = {address("weekly", 17), address("weekly", 150)}
     server = smtp_server(temp_fail_every=7, drop_every=23, reject=bad)
     settings = settings_for(any_db_url, **server.env())
-    report = send_period(settings, engine, "weekly", week(settings), NOW)
+    report = send_period(settings, engine, composed(settings, engine, week(settings), NOW), NOW)
     assert (report.sent, report.failed, report.complete) == (198, 2, True)
     assert report.retried > 0 and server.handler.counts["dropped"] > 0
     assert server.recipients() == sorted(set(address("weekly", n) for n in range(200)) - bad)
@@ -86,7 +86,7 @@ def test_faulty_server_gives_every_good_address_one_copy_and_never_retries_550(a
         )
         bounced = {r.email for r in rows if r.status == "bounced" and r.bounce_count == 1}
     assert bounced == bad
-    send_period(settings, engine, "weekly", week(settings), NOW)
+    send_period(settings, engine, composed(settings, engine, week(settings), NOW), NOW)
     assert server.handler.counts["rejected"] == 2
 
 
@@ -96,7 +96,7 @@ def test_an_ambiguous_delivery_is_sent_again_with_the_same_message_id(db_url, sm
     engine = prepared_store(db_url, weekly=20)
     server = smtp_server(drop_after_accept_every=10)
     settings = settings_for(db_url, **server.env())
-    report = send_period(settings, engine, "weekly", week(settings), NOW)
+    report = send_period(settings, engine, composed(settings, engine, week(settings), NOW), NOW)
     assert (report.sent, report.complete) == (20, True)
     copies = Counter(server.recipients())
     doubled = [email for email, n in copies.items() if n == 2]
@@ -116,13 +116,13 @@ def test_server_down_stops_with_a_clear_error_and_the_next_run_resumes(any_db_ur
         DIGEST_SMTP_SECURITY="none",
     )
     with pytest.raises(SendAborted, match="failed attempts in a row") as error:
-        send_period(down, engine, "weekly", week(down), NOW)
+        send_period(down, engine, composed(down, engine, week(down), NOW), NOW)
     assert error.value.report.pending == 30 and not error.value.report.complete
     assert states(engine) == Counter(pending=30)
 
     server = smtp_server()
     up = settings_for(any_db_url, **server.env())
-    report = send_period(up, engine, "weekly", week(up), NOW)
+    report = send_period(up, engine, composed(up, engine, week(up), NOW), NOW)
     assert (report.sent, report.complete) == (30, True)
     assert len(server.recipients()) == 30
 
@@ -132,7 +132,7 @@ def test_a_server_rejecting_everyone_bounces_no_one_and_leaves_all_owed(any_db_u
     server = smtp_server(reject={address("weekly", n) for n in range(40)})  # e.g. "relay denied"
     settings = settings_for(any_db_url, **server.env())
     with pytest.raises(SendAborted, match="failed attempts in a row") as error:
-        send_period(settings, engine, "weekly", week(settings), NOW)
+        send_period(settings, engine, composed(settings, engine, week(settings), NOW), NOW)
     assert (error.value.report.failed, error.value.report.pending) == (0, 40)
     assert states(engine) == Counter(pending=40)
     with engine.connect() as connection:
@@ -147,7 +147,7 @@ def test_refused_login_stops_at_once_and_sends_nothing(db_url, smtp_server):
         db_url, **server.env(), DIGEST_SMTP_USERNAME="mailer", DIGEST_SMTP_PASSWORD="wrong"
     )
     with pytest.raises(SendAborted, match="refused the login") as error:
-        send_period(settings, engine, "weekly", week(settings), NOW)
+        send_period(settings, engine, composed(settings, engine, week(settings), NOW), NOW)
     assert "wrong" not in str(error.value)
     assert states(engine) == Counter(pending=10)
 
@@ -156,7 +156,7 @@ def test_bounce_limit_counts_permanent_failures_across_digests(db_url, smtp_serv
     engine = prepared_store(db_url, weekly=3)
     server = smtp_server(reject={address("weekly", 1)})
     settings = settings_for(db_url, **server.env(), DIGEST_BOUNCE_LIMIT="2")
-    send_period(settings, engine, "weekly", week(settings), NOW)
+    send_period(settings, engine, composed(settings, engine, week(settings), NOW), NOW)
     with engine.connect() as connection:
         row = connection.execute(select(subscribers).where(subscribers.c.email == address("weekly", 1))).one()
     assert (row.status, row.bounce_count) == ("active", 1)
@@ -173,7 +173,9 @@ def test_subscriber_who_leaves_before_their_turn_is_skipped(db_url):
         digest_id = connection.execute(select(digests.c.id)).scalar_one()
     queue_deliveries(engine, digest_id, "weekly")
     remove_subscriber(engine, address("weekly", 2), NOW)
-    report = send_period(settings, engine, "weekly", week(settings), NOW, transport=memory)
+    report = send_period(
+        settings, engine, composed(settings, engine, week(settings), NOW), NOW, transport=memory
+    )
     assert (report.sent, report.skipped, report.complete) == (4, 1, True)
     assert address("weekly", 2) not in [m[1] for m in memory.messages]
 
@@ -190,11 +192,13 @@ def test_stop_event_finishes_in_flight_and_leaves_the_rest_pending(db_url, smtp_
         stop.set()
 
     threading.Thread(target=stop_after_ten, daemon=True).start()
-    report = send_period(settings, engine, "weekly", week(settings), NOW, stop_event=stop)
+    report = send_period(
+        settings, engine, composed(settings, engine, week(settings), NOW), NOW, stop_event=stop
+    )
     assert 0 < report.sent < 60 and report.pending == 60 - report.sent and not report.complete
     assert states(engine) == Counter(sent=report.sent, pending=60 - report.sent)
     assert len(server.received) == report.sent
-    rest = send_period(settings, engine, "weekly", week(settings), NOW)
+    rest = send_period(settings, engine, composed(settings, engine, week(settings), NOW), NOW)
     assert rest.complete and sorted(server.recipients()) == sorted(address("weekly", n) for n in range(60))
 
 
@@ -202,14 +206,16 @@ def test_rate_limit_spaces_messages(db_url):
     engine = prepared_store(db_url, weekly=11)
     settings = settings_for(db_url, DIGEST_SEND_RATE="50")
     started = time.monotonic()
-    report = send_period(settings, engine, "weekly", week(settings), NOW, transport=MemoryTransport())
+    report = send_period(
+        settings, engine, composed(settings, engine, week(settings), NOW), NOW, transport=MemoryTransport()
+    )
     assert report.sent == 11 and time.monotonic() - started >= 0.19
 
 
 def test_no_smtp_host_writes_one_eml_per_subscriber(db_url, tmp_path):
     engine = prepared_store(db_url, weekly=12, monthly=3)
     settings = settings_for(db_url, DIGEST_OUTBOX=str(tmp_path / "outbox"))
-    report = send_period(settings, engine, "weekly", week(settings), NOW)
+    report = send_period(settings, engine, composed(settings, engine, week(settings), NOW), NOW)
     files = sorted((tmp_path / "outbox").glob("*.eml"))
     assert report.sent == 12 and len(files) == 12
     assert not [p for p in (tmp_path / "outbox").iterdir() if p.suffix != ".eml"]
@@ -227,7 +233,13 @@ def test_send_requires_a_sender_and_a_secret(db_url):
     engine = prepared_store(db_url, weekly=1)
     settings = settings_for(db_url, DIGEST_FROM="", DIGEST_SECRET_KEY="")
     with pytest.raises(ConfigError, match="DIGEST_FROM"):
-        send_period(settings, engine, "weekly", week(settings), NOW, transport=MemoryTransport())
+        send_period(
+            settings,
+            engine,
+            composed(settings, engine, week(settings), NOW),
+            NOW,
+            transport=MemoryTransport(),
+        )
 
 
 def test_while_the_log_cannot_commit_each_connection_sends_at_most_one_more_message(db_url, smtp_server):
@@ -241,7 +253,9 @@ def test_while_the_log_cannot_commit_each_connection_sends_at_most_one_more_mess
     settings = settings_for(db_url, **server.env())
     result: list = []
     sender = threading.Thread(
-        target=lambda: result.append(send_period(settings, engine, "weekly", week(settings), NOW))
+        target=lambda: result.append(
+            send_period(settings, engine, composed(settings, engine, week(settings), NOW), NOW)
+        )
     )
     sender.start()
     while len(server.received) < 20:

@@ -43,9 +43,9 @@ def server(tmp_path_factory) -> Iterator[Server]:
 
 def store_real_digest(server: Server) -> str:
     """The seeds rendered by the real pipeline, stored as a send would: the archive's real content."""
+    from digest.compose import latest_period_with_items, render_period
     from digest.config import load_settings
     from digest.ingest import ingest_source
-    from digest.pipeline import latest_period_with_items, render_period
     from digest.store import digests as digest_store
 
     settings = load_settings(environ=clean_env(server.db_url, DIGEST_BASE_URL=server.url), env_file=None)

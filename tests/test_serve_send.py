@@ -16,6 +16,7 @@ from digest.periods import parse_period
 from digest.send import send_period
 from digest.store import digests as digest_store
 from digest.transport import MemoryTransport
+from tests.delivery_support import composed
 from tests.test_serve import SECRET, T0, add_subscriber, clean_env, running_server, subscriber
 
 
@@ -34,7 +35,10 @@ def send(server, period: str) -> MemoryTransport:
     settings = load_settings(environ=env, env_file=None)
     transport = MemoryTransport()
     week = parse_period("weekly", period, UTC)
-    report = send_period(settings, server.engine, "weekly", week, week.end + timedelta(hours=8), transport)
+    now = week.end + timedelta(hours=8)
+    report = send_period(
+        settings, server.engine, composed(settings, server.engine, week, now), now, transport
+    )
     assert report.complete and report.failed == 0
     return transport
 

@@ -1,17 +1,11 @@
 import click
 
-from digest.commands.common import engine, now, settings
+from digest.commands.common import cadence_option, engine, now, period_option, settings
 
 
 @click.command()
-@click.option(
-    "--cadence",
-    type=click.Choice(["weekly", "monthly"]),
-    default="weekly",
-    show_default=True,
-    help="Which digest.",
-)
-@click.option("--period", "key", metavar="KEY", help="2023-W45 or 2023-11; default: the latest with items.")
+@cadence_option(help="Which digest.")
+@period_option("2023-W45 or 2023-11; default: the latest with items.", usage_error=False)
 @click.option(
     "--out",
     "out_dir",
@@ -19,7 +13,7 @@ from digest.commands.common import engine, now, settings
     type=click.Path(file_okay=False),
     help="Folder to write into (created if missing).",
 )
-def build(cadence: str, key: str | None, out_dir) -> None:
+def build(cadence: str, period, out_dir) -> None:
     """Render one digest to DIR/<cadence>-<period>.html, .txt and .eml, and print the paths.
 
     The .eml is the complete message a sample subscriber would get, with a sample unsubscribe link.
@@ -28,7 +22,7 @@ def build(cadence: str, key: str | None, out_dir) -> None:
     """
     from pathlib import Path
 
-    from digest.pipeline import build_files
+    from digest.compose import build_files
 
-    for path in build_files(settings(), engine(), cadence, key, Path(out_dir), now()):
+    for path in build_files(settings(), engine(), cadence, period, Path(out_dir), now()):
         click.echo(path)

@@ -1,22 +1,35 @@
-"""Pieces shared by the commands: settings, the store, dates and JSON output."""
+"""Pieces shared by the commands: settings, the store, the clock, shared options, signals, JSON.
+
+Kept light on purpose: every command imports this module, and `digest --help` imports every
+command, so nothing here pulls in the store, the readers or the renderer until a command runs.
+"""
 
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
-from typing import Any
+import signal
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
 import click
-from sqlalchemy import Engine
 
-from digest.config import Settings, load_settings
-from digest.sources.clean import parse_date
+from digest.clock import utc_now
+from digest.periods import CADENCES, Period, parse_date, parse_period
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from digest.config import Settings
 
 
 def settings() -> Settings:
     """Loaded once per process, on first use, so --help works even with a broken .env."""
-    ctx = click.get_current_context()
-    root = ctx.find_root()
+    from digest.config import load_settings
+
+    root = click.get_current_context().find_root()
     if root.obj is None:
         root.obj = {}
     if "settings" not in root.obj:
@@ -35,7 +48,8 @@ def engine() -> Engine:
 
 
 def now() -> datetime:
-    return datetime.now(UTC)
+    """The one clock of a command run."""
+    return utc_now()
 
 
 class DateParam(click.ParamType):
@@ -52,6 +66,47 @@ class DateParam(click.ParamType):
             self.fail(str(exc), param, ctx)
 
 
+class PeriodParam(click.ParamType):
+    """A period key (2023-W45, 2023-11) of the command's --cadence, in DIGEST_TIMEZONE.
+
+    A key that names no period is a usage error, or with `usage_error=False` a plain error (exit 1)."""
+
+    name = "KEY"
+
+    def __init__(self, usage_error: bool = True) -> None:
+        self.usage_error = usage_error
+
+    def convert(self, value: Any, param, ctx) -> Period:
+        if isinstance(value, Period):
+            return value
+        cadence = (ctx.params.get("cadence") if ctx else None) or "weekly"
+        try:
+            return parse_period(cadence, value, settings().timezone)
+        except ValueError as exc:
+            if self.usage_error:
+                self.fail(str(exc), param, ctx)
+            from digest.errors import DigestError
+
+            raise DigestError(str(exc)) from None
+
+
+def cadence_option(default: str | None = "weekly", help: str | None = None) -> Callable:
+    """--cadence weekly|monthly; parsed before --period, which depends on it."""
+    return click.option(
+        "--cadence",
+        type=click.Choice(CADENCES, case_sensitive=False),
+        default=default,
+        show_default=default is not None,
+        is_eager=True,
+        help=help,
+    )
+
+
+def period_option(help: str, usage_error: bool = True) -> Callable:
+    """--period KEY, given to the command as a Period (None when left out)."""
+    return click.option("--period", "period", type=PeriodParam(usage_error), help=help)
+
+
 def json_option(function):
     return click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")(function)
 
@@ -64,3 +119,20 @@ def _json_default(value: Any) -> Any:
     if isinstance(value, datetime):
         return value.isoformat()
     raise TypeError(f"cannot serialize {type(value).__name__}")
+
+
+@contextmanager
+def stop_on_signals(stop: threading.Event, on_signal: Callable[[int], None] | None = None) -> Iterator[None]:
+    """SIGTERM and Ctrl-C set `stop`: work in flight finishes and is recorded, nothing new starts."""
+
+    def handler(signum: int, _frame) -> None:
+        if on_signal is not None:
+            on_signal(signum)
+        stop.set()
+
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)

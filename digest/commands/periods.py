@@ -1,10 +1,10 @@
 import click
 
-from digest.commands.common import engine, json_option, print_json, settings
+from digest.commands.common import cadence_option, engine, json_option, print_json, settings
 
 
 @click.command()
-@click.option("--cadence", type=click.Choice(["weekly", "monthly"]), help="Only this cadence.")
+@cadence_option(default=None, help="Only this cadence.")
 @json_option
 def periods(cadence: str | None, as_json: bool) -> None:
     """List the weekly and monthly periods that have items, newest first, with item counts.

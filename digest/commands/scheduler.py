@@ -7,12 +7,11 @@ import os
 import signal
 import sys
 import threading
-from contextlib import contextmanager
 from datetime import UTC
 
 import click
 
-from digest.commands.common import engine, json_option, now, print_json, settings
+from digest.commands.common import engine, json_option, now, print_json, settings, stop_on_signals
 
 
 @click.group()
@@ -34,8 +33,8 @@ def run(second: str) -> None:
 
     digest scheduler run
     """
+    from digest.cron import make_trigger
     from digest.errors import DigestError
-    from digest.schedule.policy import make_trigger
     from digest.schedule.service import run_scheduler
 
     config = settings()
@@ -46,7 +45,7 @@ def run(second: str) -> None:
         raise click.BadParameter(str(exc), param_hint="--second") from None
     _log_to_stderr()
     stop = threading.Event()
-    with _stop_on_signals(stop):
+    with stop_on_signals(stop, _log_signal):
         try:
             run_scheduler(config, engine(), stop, second=second)
         except DigestError as exc:
@@ -111,17 +110,5 @@ def _log_to_stderr() -> None:
     aps.setLevel(logging.WARNING)
 
 
-@contextmanager
-def _stop_on_signals(stop: threading.Event):
-    """SIGTERM and Ctrl-C ask for a clean stop: no new work, sends in flight finish."""
-
-    def handler(signum, _frame) -> None:
-        logging.getLogger("digest.scheduler").info("%s received", signal.Signals(signum).name)
-        stop.set()
-
-    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGTERM, signal.SIGINT)}
-    try:
-        yield
-    finally:
-        for sig, old in previous.items():
-            signal.signal(sig, old)
+def _log_signal(signum: int) -> None:
+    logging.getLogger("digest.scheduler").info("%s received", signal.Signals(signum).name)

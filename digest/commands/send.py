@@ -1,27 +1,26 @@
-"""`digest send`: parse, call digest.send, print a summary. Exit 1 while recipients are still owed."""
+"""`digest send`: parse, compose the digest, hand it to digest.send, print a summary.
+
+Exits 1 while recipients are still owed."""
 
 from __future__ import annotations
 
-import signal
 import sys
 import threading
 from contextlib import contextmanager
 
 import click
 
-from digest.commands.common import engine, now, settings
+from digest.commands.common import cadence_option, engine, now, period_option, settings, stop_on_signals
 
 
 @click.command()
-@click.option("--cadence", type=click.Choice(["weekly", "monthly"]), default="weekly", show_default=True)
-@click.option(
-    "--period", "period_key", metavar="KEY", help="2023-W45 or 2023-11 (default: the last complete one)."
-)
+@cadence_option()
+@period_option("2023-W45 or 2023-11 (default: the last complete one).")
 @click.option("--dry-run", is_flag=True, help="List who would get the digest; send nothing.")
 @click.option(
     "--to", "to", metavar="EMAIL", help="Send one test copy to EMAIL, outside the list and the log."
 )
-def send(cadence: str, period_key: str | None, dry_run: bool, to: str | None) -> None:
+def send(cadence: str, period, dry_run: bool, to: str | None) -> None:
     """Send one digest to that cadence's active subscribers who have not had it yet.
 
     Safe to rerun: only recipients still owed the digest get it. Exits 1 while some are still owed
@@ -29,30 +28,30 @@ def send(cadence: str, period_key: str | None, dry_run: bool, to: str | None) ->
 
     digest send --cadence weekly --period 2023-W45 --dry-run
     """
+    from digest import compose
     from digest import send as sending
-    from digest.periods import last_complete, parse_period
+    from digest.periods import last_complete
 
     config, when = settings(), now()
-    try:
-        period = parse_period(cadence, period_key, config.timezone) if period_key else None
-    except ValueError as exc:
-        raise click.BadParameter(str(exc), param_hint="--period") from None
     period = period or last_complete(cadence, when, config.timezone)
     if to:
-        mid = sending.send_test_copy(config, engine(), cadence, period, when, to)
+        config.require("from_addr", "secret_key", purpose="digest send --to")
+        _, rendered = compose.current_digest(config, engine(), cadence, period, when)
+        mid = sending.send_test_copy(config, rendered, when, to)
         click.echo(f"sent a test copy of {cadence} {period.key} to {to} ({mid})")
         return
     if dry_run:
-        _dry_run(sending.dry_run(config, engine(), cadence, period, when), cadence, period.key)
+        stored, rendered = compose.current_digest(config, engine(), cadence, period, when)
+        _dry_run(sending.dry_run(engine(), stored, rendered), cadence, period.key)
         return
+    config.require("from_addr", "secret_key", purpose="digest send")
+    digest = compose.stored_digest(config, engine(), cadence, period, when)
     stop = threading.Event()
-    with _stop_on_signals(stop), _progress() as progress:
+    with stop_on_signals(stop), _progress() as progress:
         try:
-            report = sending.send_period(
-                config, engine(), cadence, period, when, stop_event=stop, progress=progress
-            )
+            report = sending.send_period(config, engine(), digest, when, stop_event=stop, progress=progress)
         except sending.SendAborted as exc:
-            if getattr(exc, "report", None):
+            if exc.report:
                 _summary(exc.report)
             raise
     _summary(report)
@@ -80,23 +79,6 @@ def _summary(report) -> None:
     )
     for email, reason in report.failures[:20]:
         click.echo(f"  failed: {email}: {reason}", err=True)
-
-
-@contextmanager
-def _stop_on_signals(stop: threading.Event):
-    """SIGTERM and Ctrl-C finish the messages in flight, record them, and leave the rest pending."""
-    previous = {s: signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGINT)}
-
-    def handler(signum, frame):
-        stop.set()
-
-    for sig in previous:
-        signal.signal(sig, handler)
-    try:
-        yield
-    finally:
-        for sig, old in previous.items():
-            signal.signal(sig, old)
 
 
 @contextmanager

@@ -7,9 +7,7 @@ from pathlib import Path
 
 import click
 
-from digest.commands.common import engine, json_option, now, print_json
-
-CADENCE = click.Choice(["weekly", "monthly"], case_sensitive=False)
+from digest.commands.common import cadence_option, engine, json_option, now, print_json
 
 
 @click.group()
@@ -23,7 +21,7 @@ def subscribers() -> None:
 @subscribers.command()
 @click.argument("email")
 @click.option("--name", help="Display name used in the To header.")
-@click.option("--cadence", type=CADENCE, default="weekly", show_default=True)
+@cadence_option()
 def add(email: str, name: str | None, cadence: str) -> None:
     """Add a subscriber, or re-activate one who had unsubscribed or bounced.
 
@@ -59,7 +57,7 @@ def import_(file: Path) -> None:
 
 
 @subscribers.command(name="list")
-@click.option("--cadence", type=CADENCE)
+@cadence_option(default=None)
 @click.option("--status", type=click.Choice(["active", "unsubscribed", "bounced", "complained"]))
 @json_option
 def list_(cadence: str | None, status: str | None, as_json: bool) -> None:
@@ -120,7 +118,7 @@ def remove(email: str) -> None:
 @click.option(
     "--out", type=click.Path(dir_okay=False, path_type=Path), help="File to write (default stdout)."
 )
-@click.option("--cadence", type=CADENCE)
+@cadence_option(default=None)
 @click.option("--status", type=click.Choice(["active", "unsubscribed", "bounced", "complained"]))
 def export(out: Path | None, cadence: str | None, status: str | None) -> None:
     """Export subscribers as CSV (email,name,cadence,status,created_at); re-importable.

@@ -5,10 +5,8 @@ links are http(s) or absent, sanitized HTML is marked safe and nothing else is. 
 URL is a per-render placeholder that render/__init__.py turns into UNSUBSCRIBE_MARK at the very
 end, after removing any copy of the marker that item content smuggled in.
 
-Store contents are untrusted, so every value is cleaned again here, but cheaply: items were
-cleaned at ingest, and one regex search that finds nothing proves `clean_text` / `single_line`
-would return the text unchanged (re-cleaning every 600-character summary was most of this stage).
-Anything the search flags goes through the full cleaner, so the output is the same either way.
+Store contents are untrusted, so every value is cleaned again here (digest.text), cheaply: items
+were cleaned at ingest, and the cleaners return clean text after one regex search.
 """
 
 from __future__ import annotations
@@ -23,7 +21,7 @@ from digest.config import Settings
 from digest.models import UNSUBSCRIBE_MARK, Item
 from digest.periods import Period, describe
 from digest.render.colors import theme
-from digest.sources.clean import clean_text, html_to_text, safe_url, sanitize_html, single_line
+from digest.text import clean_text, html_to_text, safe_url, sanitize_html, single_line
 from digest.tokens import archive_url
 
 SUMMARY_CHARS = 600  # a digest teases; the full text is one click away
@@ -33,10 +31,6 @@ OTHER = "Other"
 _EMPTY_HREF = re.compile(r'\shref=""')
 # A link whose target the sanitizer dropped (javascript:, a forged marker): keep only its text.
 _BARE_ANCHOR = re.compile(r"<a\b(?![^>]*\shref=)[^>]*>(.*?)</a>", re.DOTALL)
-# Characters `single_line` changes (controls, line breaks); `clean_text` keeps a paragraph's "\n".
-# Plain character classes and `in` tests: an alternation regex was 12x slower than these.
-_NOT_SINGLE_LINE = re.compile(r"[\x00-\x1f\x7f\x85\u2028\u2029]")
-_NOT_CLEAN_TEXT = re.compile(r"[\x00-\x09\x0b-\x1f\x7f\x85\u2028\u2029]")
 # The host of a URL that safe_url accepted (scheme://, no white space): after any user@, before :port.
 _NETLOC = re.compile(r"[^:/?#]+://([^/?#]*)")
 
@@ -111,7 +105,7 @@ def build_context(
     words = describe(period)
     return DigestContext(
         lang="en",
-        name=one_line(settings.name),
+        name=single_line(settings.name),
         cadence=period.cadence,
         period_key=period.key,
         period_words=words,
@@ -131,32 +125,9 @@ def build_context(
     )
 
 
-def one_line(text: str | None) -> str:
-    """single_line(text), skipped when it would change nothing."""
-    if text is None or _NOT_SINGLE_LINE.search(text) or _loose_spaces(text):
-        return single_line(text)
-    return text
-
-
-def _clean_text(text: str) -> str:
-    """clean_text(text), skipped when it would change nothing: single-spaced paragraphs, one blank
-    line apart (every line break is one of a lone pair)."""
-    if _NOT_CLEAN_TEXT.search(text) or _loose_spaces(text) or text.startswith("\n") or text.endswith("\n"):
-        return clean_text(text)
-    if "\n" in text and (
-        " \n" in text or "\n " in text or "\n\n\n" in text or text.count("\n") != 2 * text.count("\n\n")
-    ):
-        return clean_text(text)
-    return text
-
-
-def _loose_spaces(text: str) -> bool:
-    return "  " in text or text.startswith(" ") or text.endswith(" ")
-
-
 def _item_view(item: Item, settings: Settings, number: int) -> ItemView:
     url = safe_url(without_mark(item.url or ""))
-    title = _shorten(without_mark(one_line(item.title)), TITLE_CHARS) or "(untitled)"
+    title = _shorten(without_mark(single_line(item.title)), TITLE_CHARS) or "(untitled)"
     paragraphs, summary_html = _summary(item)
     published = item.published.astimezone(settings.timezone) if item.published else None
     return ItemView(
@@ -165,7 +136,7 @@ def _item_view(item: Item, settings: Settings, number: int) -> ItemView:
         url=url,
         host=_host(url),
         date_iso=published.date().isoformat() if published else "",
-        author=without_mark(one_line(item.author)) or None,
+        author=without_mark(single_line(item.author)) or None,
         paragraphs=paragraphs,
         summary_html=summary_html,
     )
@@ -179,7 +150,7 @@ def _summary(item: Item) -> tuple[tuple[str, ...], Markup | None]:
         if len(text) <= SUMMARY_CHARS:
             return tuple(text.split("\n\n")) if text else (), Markup(safe) if safe else None
         return _paragraphs(text), None
-    return _paragraphs(_clean_text(without_mark(item.summary or ""))), None
+    return _paragraphs(clean_text(without_mark(item.summary or ""))), None
 
 
 def _paragraphs(text: str) -> tuple[str, ...]:
@@ -231,7 +202,7 @@ def _numbered(groups: list[tuple[str | None, list[Item]]], settings: Settings) -
 
 def _sections(items: Sequence[Item]) -> list[tuple[str | None, list[Item]]]:
     """Sections in order of their newest item, names compared without case; uncategorized last."""
-    names = [without_mark(one_line(i.category)) or None for i in items]
+    names = [without_mark(single_line(i.category)) or None for i in items]
     if not any(names):
         return [(None, list(items))] if items else []
     groups: dict[str, tuple[str, list[Item]]] = {}
@@ -243,7 +214,7 @@ def _sections(items: Sequence[Item]) -> list[tuple[str | None, list[Item]]]:
 
 
 def _preheader(items: Sequence[Item]) -> str:
-    titles = [without_mark(one_line(i.title)) for i in items[:3]]
+    titles = [without_mark(single_line(i.title)) for i in items[:3]]
     text = f"{_count(len(items))}: " + " · ".join(t for t in titles if t)
     return _shorten(text, PREHEADER_CHARS)
 
@@ -257,5 +228,5 @@ def _intro(n: int, cadence: str) -> str:
 
 
 def _default_footer(settings: Settings, cadence: str) -> str:
-    name = one_line(settings.name)
+    name = single_line(settings.name)
     return f"You get this email because you subscribed to the {cadence} edition of {name}."

@@ -12,9 +12,9 @@ from datetime import UTC, datetime
 from sqlalchemy import Column, Engine, Float, MetaData, String, Table, inspect, select
 
 from digest.config import Settings
+from digest.cron import make_trigger, next_fire
+from digest.periods import CADENCES
 from digest.schedule import lock, state
-from digest.schedule.policy import make_trigger, next_fire
-from digest.schedule.runs import CADENCES
 from digest.schedule.service import JOBSTORE_TABLE, job_id
 
 _jobs_t = Table(JOBSTORE_TABLE, MetaData(), Column("id", String(191)), Column("next_run_time", Float(25)))

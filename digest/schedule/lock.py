@@ -15,8 +15,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import Engine, Row, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from digest.delivery.claims import claimer_is_gone, new_run_id
 from digest.errors import DigestError
+from digest.owners import new_owner_id, owner_is_gone
 from digest.store.schema import scheduler_lock
 
 LOCK_NAME = "scheduler"
@@ -43,11 +43,11 @@ class Holder:
     def is_stale(self, now: datetime) -> bool:
         if now - self.heartbeat_at > STALE_AFTER:
             return True
-        return claimer_is_gone(self.owner, self.heartbeat_at, now)
+        return owner_is_gone(self.owner, self.heartbeat_at, now)
 
 
 def new_owner() -> str:
-    return new_run_id()
+    return new_owner_id()
 
 
 def holder(engine: Engine) -> Holder | None:

@@ -1,7 +1,8 @@
 """One scheduled run of a cadence: plan it, send it through the delivery log, remember the outcome.
 
-Every run goes through `digest.send.send_period`, which only sends to recipients still owed the
-period's digest; that record, not this module, is what makes a repeated or overlapping run safe.
+Every run composes the period's digest (digest.compose) and hands it to `digest.send.send_period`,
+which only sends to recipients still owed it; that record, not this module, is what makes a
+repeated or overlapping run safe.
 """
 
 from __future__ import annotations
@@ -10,19 +11,20 @@ import logging
 import threading
 import time
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import Engine
 
+from digest.clock import Clock, utc_now
 from digest.config import Settings
+from digest.cron import make_trigger
 from digest.errors import DigestError, EmptyPeriodError
-from digest.periods import Period, last_complete, parse_period
+from digest.periods import CADENCES, Period, last_complete, parse_period
 from digest.schedule import state
-from digest.schedule.policy import grace_of, make_trigger, plan
+from digest.schedule.policy import grace_of, plan
 from digest.store.digests import list_digests
 
 log = logging.getLogger("digest.scheduler")
-CADENCES = ("weekly", "monthly")
 
 
 @dataclass
@@ -34,13 +36,10 @@ class Context:
     stop_event: threading.Event
     second: str = "0"
     locks: dict[str, threading.Lock] = field(default_factory=lambda: {c: threading.Lock() for c in CADENCES})
+    clock: Clock = utc_now
 
     def trigger(self, cadence: str):
         return make_trigger(self.settings.cron_for(cadence), self.settings.timezone, self.second)
-
-
-def wall_clock() -> datetime:
-    return datetime.now(UTC)
 
 
 def tick(ctx: Context, cadence: str, now: datetime, on_start: bool = False) -> state.Outcome | None:
@@ -103,17 +102,22 @@ def finish_unfinished(ctx: Context, cadence: str | None = None) -> list[state.Ou
 
 def send(ctx: Context, cadence: str, period: Period, fire_time: datetime | None, why: str) -> state.Outcome:
     """One send through the delivery log, with one log line for its outcome."""
+    from digest.compose import stored_digest
     from digest.send import SendAborted, send_period
 
-    started_at, started = wall_clock(), time.monotonic()
+    started_at, started = ctx.clock(), time.monotonic()
     label = f"{cadence} {period.key} ({why})"
     try:
-        report = send_period(ctx.settings, ctx.engine, cadence, period, started_at, stop_event=ctx.stop_event)
+        ctx.settings.require("from_addr", "secret_key", purpose="digest send")
+        digest = stored_digest(ctx.settings, ctx.engine, cadence, period, started_at)
+        report = send_period(
+            ctx.settings, ctx.engine, digest, started_at, stop_event=ctx.stop_event, clock=ctx.clock
+        )
     except EmptyPeriodError as exc:
         log.info("%s: %s: skipped", label, exc)
         return state.Outcome("empty", f"{period.key}: {exc}", fire_time, started_at, _since(started))
     except SendAborted as exc:
-        report = getattr(exc, "report", None)
+        report = exc.report
         counts = _counts(report) if report else ""
         log.error("%s: aborted: %s%s", label, exc, f"; {counts}" if counts else "")
         return state.Outcome(

@@ -12,18 +12,20 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from datetime import UTC, datetime
+from datetime import datetime
 
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import Engine
 
+from digest.clock import utc_now
 from digest.config import Settings
 from digest.errors import DigestError
+from digest.periods import CADENCES
 from digest.schedule import lock, state
 from digest.schedule.policy import misfire_grace_seconds
-from digest.schedule.runs import CADENCES, Context, finish_unfinished, tick, wall_clock
+from digest.schedule.runs import Context, finish_unfinished, tick
 
 log = logging.getLogger("digest.scheduler")
 JOBSTORE_TABLE = "apscheduler_jobs"
@@ -42,7 +44,7 @@ def fire(cadence: str) -> None:
     ctx = _context
     if ctx is None or ctx.stop_event.is_set():
         return
-    tick(ctx, cadence, wall_clock())
+    tick(ctx, cadence, ctx.clock())
 
 
 def run_scheduler(settings: Settings, engine: Engine, stop_event: threading.Event, second: str = "0") -> None:
@@ -50,9 +52,9 @@ def run_scheduler(settings: Settings, engine: Engine, stop_event: threading.Even
     database, DigestError when the lock was lost or in-flight sends did not finish in time."""
     global _context
     owner = lock.new_owner()
-    stale = lock.acquire(engine, owner, wall_clock())
+    stale = lock.acquire(engine, owner, utc_now())
     if stale is not None:
-        log.warning("took over from a scheduler that is gone (%s)", stale.describe(wall_clock()))
+        log.warning("took over from a scheduler that is gone (%s)", stale.describe(utc_now()))
     ctx = _context = Context(settings, engine, stop_event, second)
     beat = _Heartbeat(engine, owner, stop_event)
     beat.start()
@@ -74,7 +76,7 @@ def run_scheduler(settings: Settings, engine: Engine, stop_event: threading.Even
 
 
 def _start(ctx: Context) -> BackgroundScheduler | None:
-    startup = wall_clock()
+    startup = utc_now()
     finish_unfinished(ctx)
     for cadence in CADENCES:
         _, created = state.ensure(ctx.engine, cadence, startup)
@@ -82,7 +84,7 @@ def _start(ctx: Context) -> BackgroundScheduler | None:
             log.info("%s: first start of this schedule: nothing is sent for the past", cadence)
     for cadence in CADENCES:
         if not ctx.stop_event.is_set():
-            tick(ctx, cadence, wall_clock(), on_start=True)
+            tick(ctx, cadence, utc_now(), on_start=True)
     if ctx.stop_event.is_set():
         return None
     scheduler = _make_scheduler(ctx)
@@ -164,7 +166,7 @@ class _Heartbeat:
     def _run(self) -> None:
         while not self.done.wait(lock.HEARTBEAT.total_seconds()):
             try:
-                mine = lock.heartbeat(self.engine, self.owner, datetime.now(UTC))
+                mine = lock.heartbeat(self.engine, self.owner, utc_now())
             except Exception as exc:  # the database may be briefly away: keep trying
                 log.warning("heartbeat failed: %s", exc)
                 continue

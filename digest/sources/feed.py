@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 import feedparser
 
 from digest.models import Item
-from digest.sources.clean import clean_text, html_to_text, safe_url, sanitize_html, single_line
+from digest.text import clean_text, html_to_text, safe_url, sanitize_html, single_line
 
 # feedparser's "bozo" flags these for feeds that parse fine; anything else means broken XML.
 _HARMLESS = (feedparser.CharacterEncodingOverride, feedparser.NonXMLContentType)

@@ -18,7 +18,8 @@ import yaml
 from markdown_it import MarkdownIt
 
 from digest.models import Item
-from digest.sources.clean import clean_text, html_to_text, parse_date, safe_url, sanitize_html, single_line
+from digest.periods import parse_date
+from digest.text import clean_text, html_to_text, safe_url, sanitize_html, single_line
 
 # "commonmark" with html=False: raw HTML in a post is shown as text, never passed through.
 _MARKDOWN = MarkdownIt("commonmark", {"html": False, "linkify": False})

@@ -12,7 +12,8 @@ import json
 from zoneinfo import ZoneInfo
 
 from digest.models import Item
-from digest.sources.clean import clean_text, html_to_text, parse_date, safe_url, sanitize_html, single_line
+from digest.periods import parse_date
+from digest.text import clean_text, html_to_text, safe_url, sanitize_html, single_line
 
 _ALIASES = {
     "title": ("title", "name", "headline"),

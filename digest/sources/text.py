@@ -16,7 +16,8 @@ import re
 from zoneinfo import ZoneInfo
 
 from digest.models import Item
-from digest.sources.clean import clean_text, parse_date, safe_url, single_line
+from digest.periods import parse_date
+from digest.text import clean_text, safe_url, single_line
 
 _META = re.compile(r"^(date|url|category|author|image|guid):\s*(.*)$", re.IGNORECASE)
 

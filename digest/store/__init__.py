@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from sqlalchemy import Connection, Engine, create_engine, event, func, insert, select, text
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 from sqlalchemy.pool import NullPool
 
+from digest.clock import utc_now
 from digest.errors import DigestError
 from digest.store.schema import MIGRATIONS, metadata, schema_version
 
@@ -91,6 +90,4 @@ def migrate(engine: Engine) -> int:
             if version >= len(MIGRATIONS):
                 return len(MIGRATIONS)
             MIGRATIONS[version](connection)
-            connection.execute(
-                insert(schema_version).values(version=version + 1, applied_at=datetime.now(UTC))
-            )
+            connection.execute(insert(schema_version).values(version=version + 1, applied_at=utc_now()))

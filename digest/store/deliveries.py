@@ -10,12 +10,12 @@ re-checked after any wait.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import Connection, Engine, Row, and_, bindparam, exists, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from digest.models import Claimed, OtherClaim
 from digest.store import subscribers as subscriber_store
 from digest.store.schema import deliveries, subscribers
 
@@ -55,15 +55,6 @@ def queue_deliveries(engine: Engine, digest_id: int, cadence: str, page: int = 5
             ]
             result = connection.execute(_insert_ignoring_duplicates(connection), values)
             queued += max(result.rowcount, 0)
-
-
-@dataclass(frozen=True)
-class Claimed:
-    id: int
-    subscriber_id: int
-    email: str
-    name: str | None
-    attempts: int
 
 
 def skip_departed(connection: Connection, digest_id: int, now: datetime) -> int:
@@ -185,13 +176,12 @@ def release(connection: Connection, ids: Iterable[int], run_id: str) -> int:
     return result.rowcount
 
 
-def claims_of_others(connection: Connection, digest_id: int, run_id: str) -> list[Row]:
-    """(claimed_by, oldest claimed_at, rows) for every other run holding rows of this digest."""
+def claims_of_others(connection: Connection, digest_id: int, run_id: str) -> list[OtherClaim]:
+    """Every other run holding rows of this digest, with its oldest claim."""
     query = (
         select(
             deliveries.c.claimed_by,
             func.min(deliveries.c.claimed_at).label("since"),
-            func.count().label("rows"),
         )
         .where(
             deliveries.c.digest_id == digest_id,
@@ -200,7 +190,7 @@ def claims_of_others(connection: Connection, digest_id: int, run_id: str) -> lis
         )
         .group_by(deliveries.c.claimed_by)
     )
-    return list(connection.execute(query))
+    return [OtherClaim(*row) for row in connection.execute(query)]
 
 
 def release_claims_of(connection: Connection, digest_id: int, claimers: Sequence[str | None]) -> int:

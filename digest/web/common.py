@@ -12,10 +12,8 @@ import logging
 import re
 import socket
 from collections.abc import Callable, Iterable
-from pathlib import Path
 
 import uvicorn
-from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
@@ -81,22 +79,6 @@ class SecurityHeaders:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
-
-
-def template_environment(overrides: Path | None = None) -> Environment:
-    """Autoescaping Jinja2: the user's override folder first, then the built-in templates."""
-    import digest.templates
-
-    loaders: list = [FileSystemLoader(str(Path(digest.templates.__file__).parent))]
-    if overrides is not None:
-        loaders.insert(0, FileSystemLoader(str(overrides)))
-    return Environment(
-        loader=ChoiceLoader(loaders),
-        autoescape=True,
-        undefined=StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
 
 
 def plain_error_page(status: int, title: str, message: str) -> str:

@@ -14,7 +14,6 @@ from html import escape
 from pathlib import Path
 from urllib.parse import parse_qsl, urlencode
 
-from jinja2 import Environment, FileSystemLoader
 from sqlalchemy.engine import make_url
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -28,13 +27,14 @@ from starlette.types import ASGIApp
 from digest.config import Settings
 from digest.errors import ConfigError, DigestError, EmptyPeriodError
 from digest.periods import Period, describe
+from digest.render.templates import builtin_dir, environment
 from digest.web.common import SecurityHeaders, error_handlers, run_app
 from digest.web.preview_checks import html_checks, spamassassin
 from digest.web.preview_sample import force_dark
 from digest.web.preview_send import send_test_copy
-from digest.web.preview_state import BUILT_IN_TEMPLATES, Preview
+from digest.web.preview_state import Preview
 
-UI = BUILT_IN_TEMPLATES / "preview"
+UI = builtin_dir() / "preview"
 ASSETS = {"preview.css": "text/css", "live.js": "text/javascript"}
 VIEWS = {
     "desktop": "Desktop",
@@ -57,7 +57,6 @@ _FRAME_POLICY = (
     "img-src https: http: data:; style-src 'unsafe-inline'; font-src https: data:; frame-ancestors 'self'"
 )
 log = logging.getLogger("digest.web")
-_jinja = Environment(loader=FileSystemLoader(UI), autoescape=True, trim_blocks=True, lstrip_blocks=True)
 
 
 def _headers(policy: str) -> dict[str, str]:
@@ -75,7 +74,8 @@ def _page(request: Request, template: str, status: int = 200, **context) -> HTML
         version = preview.version()
     except Exception:  # the page still shows; live reload starts once the store answers again
         version = ""
-    body = _jinja.get_template(template).render(request=request, version=version, views=VIEWS, **context)
+    ui = environment(None).get_template(f"preview/{template}")
+    body = ui.render(request=request, version=version, views=VIEWS, **context)
     return HTMLResponse(body, status_code=status, headers=_headers(_UI_POLICY))
 
 
@@ -141,11 +141,10 @@ def digest_page(request: Request) -> Response:
     except EmptyPeriodError as exc:
         return _problem(request, 404, "Nothing to preview", [str(exc)])
     except DigestError as exc:
-        return _page(request, "digest.html", 500, **_context(request, period, settings), error=str(exc))
+        return _failed_page(request, period, settings, str(exc))
     except Exception as exc:  # a renderer bug still leaves a page that reloads once it is fixed
         log.exception("rendering %s %s failed", cadence, key)
-        error = f"unexpected {exc.__class__.__name__}: {exc}"
-        return _page(request, "digest.html", 500, **_context(request, period, settings), error=error)
+        return _failed_page(request, period, settings, f"unexpected {exc.__class__.__name__}: {exc}")
     return _page(
         request,
         "digest.html",
@@ -155,6 +154,11 @@ def digest_page(request: Request) -> Response:
         checks=html_checks(sample.html, sample.message),
         spam=spamassassin(sample.message) if view == "checks" else None,
     )
+
+
+def _failed_page(request: Request, period: Period, settings: Settings, error: str) -> Response:
+    context = _context(request, period, settings)
+    return _page(request, "digest.html", 500, **context, error=error, sample=None, checks=None, spam=None)
 
 
 def _context(request: Request, period: Period, settings: Settings) -> dict:

@@ -13,8 +13,8 @@ from datetime import datetime
 from email import message_from_bytes, policy
 
 from digest.config import Settings
+from digest.mail import sample_message
 from digest.models import UNSUBSCRIBE_MARK, RenderedDigest
-from digest.tokens import unsubscribe_url
 
 PERSONAL_HEADERS = ("To", "Message-ID", "List-Unsubscribe")
 
@@ -39,23 +39,16 @@ class Sample:
         return head.decode("ascii", "replace").replace("\r\n", "\n")
 
 
-def sample_url(settings: Settings) -> str:
-    """The link `digest build` puts in its sample .eml, so both show the same message."""
-    from digest.pipeline import SAMPLE_SECRET, SAMPLE_SUBSCRIBER_ID
-
-    return unsubscribe_url(settings.base_url, settings.secret_key or SAMPLE_SECRET, SAMPLE_SUBSCRIBER_ID)
-
-
 def build_sample(settings: Settings, rendered: RenderedDigest, now: datetime) -> Sample:
-    from digest.pipeline import sample_message
-
-    url = sample_url(settings)
+    """The message `digest build` writes to its .eml, so both show the same."""
+    outgoing = sample_message(settings, rendered, now)
+    url = outgoing.message.unsubscribe_url
     return Sample(
         rendered=rendered,
         unsubscribe_url=url,
         html=rendered.html.replace(UNSUBSCRIBE_MARK, html_lib.escape(url, quote=True)),
         text=rendered.text.replace(UNSUBSCRIBE_MARK, url),
-        message=sample_message(settings, rendered, now),
+        message=outgoing.data,
     )
 
 

@@ -1,7 +1,7 @@
 """Send a test copy of one digest to one address, through the configured transport.
 
-The work is DELIVER's `digest send --to` (digest.send.send_test_copy): the same message a subscriber
-gets, addressed to the organizer, outside the list and the delivery log. This module only turns its
+The work is `digest send --to`'s (digest.send.send_test_copy): the same message a subscriber gets,
+addressed to the organizer, outside the list and the delivery log. This module only turns its
 outcome into one sentence for the page.
 """
 
@@ -13,6 +13,7 @@ from digest.web.preview_state import Preview
 
 def send_test_copy(preview: Preview, cadence: str, key: str, address: str) -> tuple[bool, str]:
     """(ok, what happened) for the page; every failure is a message, never an exception."""
+    from digest.compose import current_digest
     from digest.send import send_test_copy as send_copy
     from digest.subscribers import normalize_email
     from digest.transport import describe_transport, open_transport
@@ -27,8 +28,10 @@ def send_test_copy(preview: Preview, cadence: str, key: str, address: str) -> tu
         settings = preview.settings()
         period = preview.period(settings, cadence, key)
         transport = open_transport(settings)
-        engine = preview.engine(settings)
-        message_id = send_copy(settings, engine, cadence, period, preview.clock(), email, transport)
+        settings.require("from_addr", "secret_key", purpose="digest send --to")
+        now = preview.clock()
+        _, rendered = current_digest(settings, preview.engine(settings), cadence, period, now)
+        message_id = send_copy(settings, rendered, now, email, transport)
     except DigestError as exc:
         return False, str(exc)
     except Exception as exc:  # a transport failure is news for the organizer, not a crash

@@ -11,19 +11,18 @@ import secrets
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from importlib.resources import files
 from pathlib import Path
 
 from sqlalchemy import Engine
 
+from digest.clock import Clock, utc_now
 from digest.config import Settings, load_settings
 from digest.errors import ConfigError, DigestError
 from digest.periods import CADENCES, Period, describe, group_by_period, parse_period
+from digest.render.templates import builtin_dir
 from digest.web.preview_live import files_state, fingerprint, store_state
 from digest.web.preview_sample import Sample, build_sample
 
-BUILT_IN_TEMPLATES = Path(str(files("digest.templates")))
 _RENDER_CACHE_SIZE = 16
 
 
@@ -38,10 +37,6 @@ class PeriodRow:
         return describe(self.period)
 
 
-def _utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
 class Preview:
     """The preview's state: current settings, one engine per database URL, a small render cache."""
 
@@ -49,7 +44,7 @@ class Preview:
         self,
         env_file: Path = Path(".env"),
         load: Callable[[Path], Settings] | None = None,
-        clock: Callable[[], datetime] = _utc_now,
+        clock: Clock = utc_now,
     ) -> None:
         self.env_file = env_file.absolute()
         self._load = load or (lambda path: load_settings(env_file=path))
@@ -94,7 +89,7 @@ class Preview:
             return self._engines[settings.database_url]
 
     def template_dirs(self, settings: Settings | None) -> list[Path | None]:
-        return [BUILT_IN_TEMPLATES, settings.templates_dir if settings else None]
+        return [builtin_dir(), settings.templates_dir if settings else None]
 
     def version(self) -> str:
         """Changes whenever anything a page shows could have changed."""
@@ -138,7 +133,7 @@ class Preview:
 
     def sample(self, settings: Settings, period: Period) -> Sample:
         """The digest as the sample subscriber gets it; rendered once per version of its inputs."""
-        from digest.pipeline import render_period
+        from digest.compose import render_period
 
         key = (period.cadence, period.key, self.version())
         with self._lock:

@@ -18,8 +18,6 @@ Decisions, and why:
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import UTC, datetime
 from urllib.parse import parse_qsl, urlsplit
 
 from sqlalchemy import Engine, text
@@ -31,13 +29,16 @@ from starlette.responses import HTMLResponse, PlainTextResponse, RedirectRespons
 from starlette.routing import Route
 from starlette.types import ASGIApp
 
+from digest import subscribers
+from digest.clock import Clock, utc_now
 from digest.config import Settings
 from digest.models import UNSUBSCRIBE_MARK
 from digest.periods import CADENCES, describe, parse_period
+from digest.render.templates import environment
 from digest.store import digests as digest_store
 from digest.tokens import read_token
 from digest.web import subscription
-from digest.web.common import SecurityHeaders, error_handlers, run_app, template_environment
+from digest.web.common import SecurityHeaders, error_handlers, run_app
 
 PUBLIC_STATUSES = ("sending", "sent")
 TOKEN_IN_PATH = r"(/unsubscribe/)[^/?\s]+"
@@ -56,20 +57,16 @@ NOTICES = {
 }
 
 
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
 class PublicSite:
     """The endpoints, holding what they share: settings, the engine, the templates and a clock."""
 
-    def __init__(self, settings: Settings, engine: Engine, clock: Callable[[], datetime] = utcnow) -> None:
+    def __init__(self, settings: Settings, engine: Engine, clock: Clock = utc_now) -> None:
         settings.require("secret_key", purpose="serve")
         self.settings = settings
         self.secret: str = settings.secret_key or ""
         self.engine = engine
         self.clock = clock
-        self.templates = template_environment(settings.templates_dir)
+        self.templates = environment(settings.templates_dir)
         # Links in pages start with the path of DIGEST_BASE_URL, for a proxy that serves us under a prefix.
         self.root = urlsplit(settings.base_url).path.rstrip("/")
 
@@ -93,7 +90,7 @@ class PublicSite:
             raise HTTPException(404, "This link is not valid. Please use the link in your latest email.")
         return subscriber_id
 
-    def manage_page(self, sub: subscription.Subscription | None, notice: str | None = None) -> Response:
+    def manage_page(self, sub: subscribers.Subscription | None, notice: str | None = None) -> Response:
         if sub is None:
             raise HTTPException(404, "We have no subscription for this link. It may have been deleted.")
         nonce = subscription.form_nonce(self.secret, sub.id)
@@ -110,20 +107,20 @@ class PublicSite:
 
     async def show(self, request: Request) -> Response:
         subscriber_id = self.subscriber_id(request)
-        return self.manage_page(await run_in_threadpool(subscription.load, self.engine, subscriber_id))
+        return self.manage_page(await run_in_threadpool(subscribers.subscription, self.engine, subscriber_id))
 
     async def act(self, request: Request) -> Response:
         subscriber_id = self.subscriber_id(request)
         form = await read_form(request)
         action = form.get("action", "")
         if action not in ("cadence", "resubscribe"):
-            sub = await run_in_threadpool(subscription.unsubscribe, self.engine, subscriber_id, self.clock())
+            sub = await run_in_threadpool(subscribers.unsubscribe, self.engine, subscriber_id, self.clock())
             return self.manage_page(sub, "unsubscribed")
         self.check_form(request, form, subscriber_id)
         cadence = form.get("cadence", "")
         if cadence not in CADENCES:
             raise HTTPException(400, "Please choose weekly or monthly.")
-        change = subscription.set_cadence if action == "cadence" else subscription.resubscribe
+        change = subscribers.set_cadence if action == "cadence" else subscribers.resubscribe
         sub = await run_in_threadpool(change, self.engine, subscriber_id, cadence, self.clock())
         return self.manage_page(sub, cadence if action == "cadence" else "resubscribed")
 
@@ -213,7 +210,7 @@ def _origin(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}"
 
 
-def create_app(settings: Settings, engine: Engine, clock: Callable[[], datetime] = utcnow) -> ASGIApp:
+def create_app(settings: Settings, engine: Engine, clock: Clock = utc_now) -> ASGIApp:
     site = PublicSite(settings, engine, clock)
     app = Starlette(
         routes=site.routes(),

@@ -1,9 +1,9 @@
-"""Who is sending: run ids, and telling a dead run's claims from a live one's.
+"""Process identity and liveness: who owns a claim on a delivery row or the scheduler's lock.
 
-A run id is `host:pid:random`. Rows claimed by a process that no longer exists on this host go back
-to pending at once; rows claimed on another host (a shared PostgreSQL) are trusted until they are
-older than STALE_AFTER, which is far longer than a run holds a claim (claims are small batches
-sent within seconds, see runner.claim_size).
+An owner id is `host:pid:random`. An owner that was a process on this host and no longer exists is
+gone at once; an owner on another host (a shared PostgreSQL) is trusted until its claim is older
+than STALE_AFTER, which is far longer than a send run holds a claim (claims are small batches sent
+within seconds, see send.pacing.claim_size).
 """
 
 from __future__ import annotations
@@ -17,8 +17,12 @@ from pathlib import Path
 STALE_AFTER = timedelta(minutes=10)
 
 
-def new_run_id() -> str:
-    return f"{socket.gethostname()[:40]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+def new_owner_id() -> str:
+    return f"{_host()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def _host() -> str:
+    return socket.gethostname()[:40]
 
 
 def _pid_alive(pid: int) -> bool:
@@ -35,13 +39,13 @@ def _pid_alive(pid: int) -> bool:
         return True
 
 
-def claimer_is_gone(claimed_by: str | None, since: datetime | None, now: datetime) -> bool:
+def owner_is_gone(owner: str | None, since: datetime | None, now: datetime) -> bool:
     """True when a claim can be taken back: its process died, or it is older than STALE_AFTER."""
-    if claimed_by is None or since is None or now - since > STALE_AFTER:
+    if owner is None or since is None or now - since > STALE_AFTER:
         return True
-    host, _, rest = claimed_by.partition(":")
+    host, _, rest = owner.partition(":")
     pid_text = rest.partition(":")[0]
-    if host != socket.gethostname()[:40] or not pid_text.isdigit():
+    if host != _host() or not pid_text.isdigit():
         return False
     pid = int(pid_text)
     return pid != os.getpid() and not _pid_alive(pid)

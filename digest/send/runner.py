@@ -16,34 +16,29 @@ from __future__ import annotations
 import heapq
 import itertools
 import queue
-import random
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 
-from sqlalchemy import Connection as SAConnection
-from sqlalchemy import Engine
+from digest.clock import Clock, utc_now
+from digest.mail import Letters, Recipient
+from digest.models import Claimed
+from digest.owners import new_owner_id, owner_is_gone
+from digest.send.log import DeliveryLog
+from digest.send.pacing import MAX_TRIES, RateLimiter, backoff, claim_size
+from digest.send.report import RunStats, SendAborted
+from digest.transport import Connection, DeliveryError, Transport
 
-from digest.delivery.claims import claimer_is_gone, new_run_id
-from digest.errors import DigestError
-from digest.store import deliveries as log
-from digest.store import subscribers as subscriber_store
-from digest.transport import Connection, DeliveryError, Message, Transport
-
-MAX_TRIES = 5  # per row and run; after that the row goes back to pending for the next run
-BACKOFF_BASE = 0.2  # seconds; doubled per try, with +-50% jitter
-BACKOFF_CAP = 10.0
 WAIT_FOR_OTHERS = 0.2  # poll interval while another live run finishes its claims
 POLL = 0.5  # longest the main thread waits for an outcome before looking at stop, retries, rate
 
 
 @dataclass
 class Job:
-    row: log.Claimed
+    row: Claimed
     message_id: str
     tries: int = 0
 
@@ -57,67 +52,36 @@ class Outcome:
     recorded: threading.Event = field(default_factory=threading.Event)
 
 
-@dataclass
-class RunStats:
-    sent: int = 0
-    failed: int = 0
-    bounced: int = 0
-    retried: int = 0
-    released: int = 0
-    failures: list[tuple[str, str]] = field(default_factory=list)
+@dataclass(frozen=True)
+class Pace:
+    """How a run may go: connections at once, messages per second (0: no limit), bounce limit."""
 
-
-class SendAborted(DigestError):
-    """The server keeps failing (down, refusing the login...): stop, leave the rest pending."""
-
-
-class RateLimiter:
-    def __init__(self, rate: float):
-        self.interval = 1.0 / rate if rate > 0 else 0.0
-        self.next_at = time.monotonic()
-
-    def delay(self) -> float:
-        return max(0.0, self.next_at - time.monotonic()) if self.interval else 0.0
-
-    def take(self) -> None:
-        if self.interval:
-            self.next_at = max(self.next_at, time.monotonic() - self.interval) + self.interval
-
-
-def backoff(tries: int) -> float:
-    delay = min(BACKOFF_CAP, BACKOFF_BASE * 2 ** (tries - 1))
-    return delay * random.uniform(0.5, 1.5)
-
-
-def claim_size(concurrency: int, rate: float) -> int:
-    """Small enough that a claimed batch is sent within about half a minute, even rate-limited."""
-    size = max(8, concurrency * 8)
-    return max(1, min(size, int(rate * 30))) if rate > 0 else size
+    concurrency: int
+    rate: float
+    bounce_limit: int
 
 
 class Runner:
+    """One run over one digest's delivery log: rows in, messages (from `letters`) out."""
+
     def __init__(
         self,
-        engine: Engine,
+        log: DeliveryLog,
         transport: Transport,
-        digest_id: int,
-        build: Callable[[Job], Message],
-        make_job: Callable[[log.Claimed], Job],
-        sender: str,
-        concurrency: int,
-        rate: float,
-        bounce_limit: int,
+        letters: Letters,
+        pace: Pace,
         stop_event: threading.Event | None = None,
         progress: Callable[[int], None] | None = None,
+        clock: Clock = utc_now,
     ):
-        self.engine, self.transport, self.digest_id = engine, transport, digest_id
-        self.build, self.make_job, self.sender = build, make_job, sender
-        self.concurrency, self.bounce_limit = concurrency, bounce_limit
+        self.log, self.transport, self.letters, self.clock = log, transport, letters, clock
+        concurrency, rate = pace.concurrency, pace.rate
+        self.concurrency, self.bounce_limit = concurrency, pace.bounce_limit
         self.limiter = RateLimiter(rate)
         self.batch = claim_size(concurrency, rate)
         self.stop_event = stop_event or threading.Event()
         self.progress = progress or (lambda n: None)
-        self.run_id = new_run_id()
+        self.run_id = new_owner_id()
         self.stats = RunStats()
         self.buffer: deque[Job] = deque()
         self.retries: list[tuple[float, int, Job]] = []
@@ -125,8 +89,7 @@ class Runner:
         self.recent: deque[bool] = deque(maxlen=max(10, 3 * concurrency))
         self.abort: str | None = None
         self.quiet_until = 0.0
-        self.db: SAConnection | None = None
-        self.unproven: list[log.Claimed] = []  # 5xx failures since the last success
+        self.unproven: list[Claimed] = []  # 5xx failures since the last success
         self.rejected_everyone = False
         self.exhausted: list[int] = []  # rows that ran out of tries: released when the run ends
         self.jobs: queue.SimpleQueue[Job | None] = queue.SimpleQueue()
@@ -154,8 +117,7 @@ class Runner:
             try:
                 self._give_back()
             finally:
-                if self.db is not None:
-                    self.db.close()
+                self.log.close()
         if self.abort:
             raise SendAborted(self.abort)
         return self.stats
@@ -242,11 +204,11 @@ class Runner:
         self._claim()
         if self.buffer:
             return True
-        with self._transaction() as connection:
-            others = log.claims_of_others(connection, self.digest_id, self.run_id)
-            gone = [o.claimed_by for o in others if claimer_is_gone(o.claimed_by, o.since, _now())]
+        with self.log.transaction() as log:
+            others = log.claims_of_others(self.run_id)
+            gone = self._gone(others)
             if gone:
-                log.release_claims_of(connection, self.digest_id, gone)
+                log.release_claims_of(gone)
                 return True
         if others:
             self.stop_event.wait(WAIT_FOR_OTHERS)
@@ -255,27 +217,21 @@ class Runner:
 
     # --- database ------------------------------------------------------------------------------
 
-    @contextmanager
-    def _transaction(self) -> Iterator[SAConnection]:
-        """One database connection for the whole run (no reconnect per commit); a transaction each."""
-        if self.db is None:
-            self.db = self.engine.connect()
-        with self.db.begin():
-            yield self.db
-
     def _recover(self) -> None:
-        with self._transaction() as connection:
-            log.skip_departed(connection, self.digest_id, _now())
-            others = log.claims_of_others(connection, self.digest_id, self.run_id)
-            gone = [o.claimed_by for o in others if claimer_is_gone(o.claimed_by, o.since, _now())]
-            log.release_claims_of(connection, self.digest_id, gone)
+        with self.log.transaction() as log:
+            log.skip_departed(self.clock())
+            log.release_claims_of(self._gone(log.claims_of_others(self.run_id)))
+
+    def _gone(self, others: list) -> list[str | None]:
+        now = self.clock()
+        return [o.claimed_by for o in others if owner_is_gone(o.claimed_by, o.since, now)]
 
     def _claim(self) -> None:
-        with self._transaction() as connection:
-            rows = log.claim(connection, self.digest_id, self.run_id, self.batch, _now())
+        with self.log.transaction() as log:
+            rows = log.claim(self.run_id, self.batch, self.clock())
         # Nothing left to claim: don't ask again on every completion, only now and then.
         self.quiet_until = 0.0 if rows else time.monotonic() + WAIT_FOR_OTHERS
-        self.buffer.extend(self.make_job(row) for row in rows)
+        self.buffer.extend(Job(row, self.letters.message_id(_recipient(row))) for row in rows)
 
     def _record(self, outcomes: list[Outcome]) -> None:
         """One transaction for every outcome that has arrived (group commit); then each waiting
@@ -283,27 +239,27 @@ class Runner:
         tried = [o for o in outcomes if o.kind != "unsent"]
         self.buffer.extendleft(reversed([o.job for o in outcomes if o.kind == "unsent"]))
         if tried:
-            now = _now()
-            with self._transaction() as connection:
+            now = self.clock()
+            with self.log.transaction() as log:
                 sent = [(o.job.row.id, o.job.message_id) for o in tried if o.kind == "sent"]
-                log.mark_sent_many(connection, sent, now)
+                log.mark_sent(sent, now)
                 for outcome in tried:
                     if outcome.kind != "sent":
-                        self._record_failure(connection, outcome)
+                        self._record_failure(log, outcome)
                 if sent:
-                    self._count_bounces(connection, now)
+                    self._count_bounces(log, now)
         for outcome in outcomes:
             outcome.recorded.set()
         if tried:
             self._account(tried)
 
-    def _record_failure(self, connection: SAConnection, outcome: Outcome) -> None:
+    def _record_failure(self, log: DeliveryLog, outcome: Outcome) -> None:
         job = outcome.job
         if outcome.kind == "permanent":
-            if log.mark_failed(connection, job.row, outcome.reason):
+            if log.mark_failed(job.row, outcome.reason):
                 self.unproven.append(job.row)
             return
-        log.note_attempt(connection, job.row.id, outcome.reason)
+        log.note_attempt(job.row.id, outcome.reason)
         job.tries += 1
         if outcome.kind == "temporary" and job.tries < MAX_TRIES and not self._stopping():
             due = time.monotonic() + backoff(job.tries)
@@ -331,11 +287,11 @@ class Runner:
             )
         self.progress(sum(o.kind in ("sent", "permanent") for o in outcomes))
 
-    def _count_bounces(self, connection: SAConnection, now: datetime) -> None:
+    def _count_bounces(self, log: DeliveryLog, now: datetime) -> None:
         """5xx failures count toward the bounce limit once a later success shows the server takes
         mail: a server rejecting everyone must not bounce a whole list."""
         for row in self.unproven:
-            if subscriber_store.record_bounce(connection, row.subscriber_id, self.bounce_limit, now):
+            if log.record_bounce(row.subscriber_id, self.bounce_limit, now):
                 self.stats.bounced += 1
         self.unproven.clear()
 
@@ -345,14 +301,14 @@ class Runner:
         ids += self.exhausted
         self.buffer.clear()
         self.retries.clear()
-        with self._transaction() as connection:
-            self.stats.released += log.release(connection, ids, self.run_id)
+        with self.log.transaction() as log:
+            self.stats.released += log.release(ids, self.run_id)
             if self.rejected_everyone:
-                reopened = log.reopen_failed(connection, [row.id for row in self.unproven])
+                reopened = log.reopen_failed([row.id for row in self.unproven])
                 self.stats.failed -= reopened
                 self.stats.failures = self.stats.failures[: max(0, len(self.stats.failures) - reopened)]
                 self.unproven.clear()
-            self._count_bounces(connection, _now())
+            self._count_bounces(log, self.clock())
 
     # --- worker threads ------------------------------------------------------------------------
 
@@ -376,10 +332,10 @@ class Runner:
         if self.halted or self._stopping():
             return Outcome(job, "unsent")
         try:
-            message = self.build(job)
+            outgoing = self.letters.to(_recipient(job.row), job.message_id)
             if not mine:
                 mine.append(self._connect())
-            mine[0].send(self.sender, job.row.email, message, job.message_id, ready)
+            mine[0].send(outgoing, ready)
         except DeliveryError as exc:
             return Outcome(job, exc.kind, exc.reason)
         except Exception as exc:  # a bug must not lose the row: count it as a failed try
@@ -400,5 +356,5 @@ class Runner:
             connection.close()
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
+def _recipient(row: Claimed) -> Recipient:
+    return Recipient(row.email, row.name, row.subscriber_id)

@@ -1,0 +1,70 @@
+"""The delivery log of one digest, as a send run sees it (digest.send.log.DeliveryLog).
+
+One database connection for the whole run (no reconnect per commit) and a transaction per step;
+inside a step, every call below works in that transaction. The queries are in deliveries.py.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+
+from sqlalchemy import Connection, Engine
+
+from digest.models import Claimed, OtherClaim
+from digest.store import deliveries as rows
+from digest.store import subscribers as subscriber_store
+
+
+class StoredDeliveryLog:
+    def __init__(self, engine: Engine, digest_id: int) -> None:
+        self.engine, self.digest_id = engine, digest_id
+        self._db: Connection | None = None
+
+    @contextmanager
+    def transaction(self) -> Iterator[StoredDeliveryLog]:
+        if self._db is None:
+            self._db = self.engine.connect()
+        with self._db.begin():
+            yield self
+
+    def close(self) -> None:
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+
+    @property
+    def _connection(self) -> Connection:
+        assert self._db is not None and self._db.in_transaction(), "call inside transaction()"
+        return self._db
+
+    def skip_departed(self, now: datetime) -> int:
+        return rows.skip_departed(self._connection, self.digest_id, now)
+
+    def claim(self, owner: str, limit: int, now: datetime) -> list[Claimed]:
+        return rows.claim(self._connection, self.digest_id, owner, limit, now)
+
+    def claims_of_others(self, owner: str) -> list[OtherClaim]:
+        return rows.claims_of_others(self._connection, self.digest_id, owner)
+
+    def release_claims_of(self, owners: Sequence[str | None]) -> int:
+        return rows.release_claims_of(self._connection, self.digest_id, owners)
+
+    def mark_sent(self, sent: Sequence[tuple[int, str]], now: datetime) -> None:
+        rows.mark_sent_many(self._connection, sent, now)
+
+    def mark_failed(self, row: Claimed, reason: str) -> bool:
+        return rows.mark_failed(self._connection, row, reason)
+
+    def note_attempt(self, row_id: int, reason: str) -> None:
+        rows.note_attempt(self._connection, row_id, reason)
+
+    def release(self, ids: Iterable[int], owner: str) -> int:
+        return rows.release(self._connection, ids, owner)
+
+    def reopen_failed(self, ids: Iterable[int]) -> int:
+        return rows.reopen_failed(self._connection, ids)
+
+    def record_bounce(self, subscriber_id: int, limit: int, now: datetime) -> bool:
+        return subscriber_store.record_bounce(self._connection, subscriber_id, limit, now)

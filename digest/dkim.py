@@ -39,6 +39,7 @@ SIGNED_HEADERS = (
     "list-id",
     "list-unsubscribe",
     "list-unsubscribe-post",
+    "feedback-id",
     "mime-version",
     "content-type",
     "content-transfer-encoding",
@@ -214,7 +215,13 @@ class PieceSigner:
     the first personal body value is computed once and copied, and the shared rest of the body is
     canonicalized once; per recipient only the personal values are canonicalized and hashed."""
 
-    def __init__(self, signer: Signer, pieces: tuple[bytes, ...], slots: tuple[str, ...]):
+    def __init__(
+        self,
+        signer: Signer,
+        pieces: tuple[bytes, ...],
+        slots: tuple[str, ...],
+        unsigned: tuple[str, ...] = ("dkim",),
+    ):
         self.signer = signer
         self._head: list[list[tuple[bytes, bytes]] | str] = []
         self._body: list[bytes | str] = []
@@ -228,7 +235,7 @@ class PieceSigner:
                 if sep:
                     in_body = True
                     self._body.append(relaxed_body(rest))
-            if index < len(slots):
+            if index < len(slots) and slots[index] not in unsigned:  # the signature's own place
                 (self._body if in_body else self._head).append(slots[index])
         if not in_body:
             raise ValueError("the pieces hold no end of headers: cannot sign them")

@@ -20,9 +20,9 @@ from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import Engine, Row
 
 from digest.errors import DigestError
+from digest.headers import display_name
 from digest.periods import CADENCES
 from digest.store import subscribers as store
-from digest.text import single_line
 
 EXPORT_COLUMNS = ("email", "name", "cadence", "status", "created_at")
 
@@ -52,7 +52,7 @@ def add_subscriber(
         email, cadence = normalize_email(email), normalize_cadence(cadence)
     except ValueError as exc:
         raise DigestError(str(exc)) from None
-    name = single_line(name) or None
+    name = display_name(name) or None
     with engine.begin() as connection:
         row = store.get_by_email(connection, email)
         if row is None:
@@ -202,7 +202,7 @@ def read_csv(handle: TextIO, report: ImportReport) -> Iterator[CSVRow]:
             yield CSVRow(
                 start,
                 normalize_email(record.get("email") or ""),
-                single_line(record.get("name")) or None,
+                display_name(record.get("name")) or None,
                 normalize_cadence(record.get("cadence")),
             )
         except ValueError as exc:

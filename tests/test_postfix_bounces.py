@@ -73,7 +73,7 @@ def statuses(digest, run_env) -> dict[str, str]:
 
 def test_postfix_dsns_bounce_exactly_the_unknown_users_and_twice_changes_nothing(mta, db_url, digest, env):
     store_with(db_url, KNOWN + UNKNOWN)
-    run_env = send_through(mta, env, db_url)
+    run_env = send_through(mta, env, db_url, DIGEST_BOUNCE_ADDRESS=f"news@{postfix.DOMAIN}")
     sent = digest("send", "--period", WEEK, extra_env=run_env)
     assert sent.code == 0, sent.err
     for local in KNOWN:
@@ -101,6 +101,38 @@ def test_postfix_dsns_bounce_exactly_the_unknown_users_and_twice_changes_nothing
         digest("subscribers", "show", f"ghost1@{postfix.DOMAIN}", "--json", extra_env=run_env).out
     )
     assert len(shown["bounces"]) == 1 and "5.1.1" in shown["bounces"][0]["detail"]
+    assert shown["bounces"][0]["matched_by"] == "verp"
+
+
+def test_messages_through_postfix_verify_with_dkimpy_and_sign_both_unsubscribe_headers(
+    mta, db_url, digest, env, tmp_path
+):
+    from digest.dkim import dns_value, load_key, verify
+
+    store_with(db_url, KNOWN)
+    keygen = digest("dkim", "keygen", "--selector", "dg", "--out", "dkim.pem", "--domain", postfix.DOMAIN)
+    assert keygen.code == 0, keygen.err
+    run_env = send_through(
+        mta, env, db_url, DIGEST_DKIM_PRIVATE_KEY=str(tmp_path / "dkim.pem"), DIGEST_DKIM_SELECTOR="dg"
+    )
+    assert digest("send", "--period", WEEK, extra_env=run_env).code == 0
+    record = dns_value(load_key(tmp_path / "dkim.pem"))
+    assert record in keygen.out.replace('" "', "").replace('"', "")
+    for local in KNOWN:
+        delivered = (
+            mta.wait_for_files(local, 1)[0].read_bytes().replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
+        )
+        assert verify(delivered, record), local
+        message = message_from_bytes(delivered, policy=email_policy.default)
+        tags = dict(
+            t.strip().split("=", 1)
+            for t in "".join(message["DKIM-Signature"].split()).split(";")
+            if t.strip()
+        )
+        signed = tags["h"].split(":")
+        assert {"list-unsubscribe", "list-unsubscribe-post", "from", "to", "subject"} <= set(signed)
+        assert tags["d"] == postfix.DOMAIN and tags["s"] == "dg"
+        assert not verify(delivered.replace(b"Subject: ", b"Subject: Re: ", 1), record)
 
 
 def test_arf_about_a_message_postfix_delivered_marks_its_subscriber_complained(

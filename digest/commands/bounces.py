@@ -5,7 +5,6 @@ from __future__ import annotations
 import signal
 import sys
 import threading
-from email.utils import parseaddr
 from pathlib import Path
 
 import click
@@ -24,9 +23,8 @@ def bounces() -> None:
 def _policy():
     from digest.bounces.apply import Policy
 
-    current = settings()
-    bounce_address = current.bounce_address or parseaddr(current.from_addr or "")[1] or None
-    return Policy(current.bounce_limit, current.soft_bounce_limit, bounce_address, current.secret_key)
+    current = settings()  # VERP tags exist only when DIGEST_BOUNCE_ADDRESS is set
+    return Policy(current.bounce_limit, current.soft_bounce_limit, current.bounce_address, current.secret_key)
 
 
 def _print(summary, as_json: bool) -> None:

@@ -357,4 +357,4 @@ class Runner:
 
 
 def _recipient(row: Claimed) -> Recipient:
-    return Recipient(row.email, row.name, row.subscriber_id)
+    return Recipient(row.email, row.name, row.subscriber_id, row.id)

@@ -51,7 +51,7 @@ def send(cadence: str, period, dry_run: bool, to: str | None) -> None:
         try:
             report = sending.send_period(config, engine(), digest, when, stop_event=stop, progress=progress)
         except sending.SendAborted as exc:
-            if exc.report:
+            if exc.report and exc.exit_code != 2:  # a setting to fix: no "rerun to finish"
                 _summary(exc.report)
             raise
     _summary(report)
@@ -74,7 +74,8 @@ def _summary(report) -> None:
     status = "complete" if report.complete else f"{report.pending} still owed (rerun to finish)"
     click.echo(
         f"{report.cadence} {report.period}: sent {report.sent}, failed {report.failed}, "
-        f"skipped {report.skipped}, already sent {report.already_sent}, retried {report.retried}; "
+        f"skipped {report.skipped}, already sent {report.already_sent}, retried {report.retried}"
+        f"{f', ambiguous {report.ambiguous} (no reply after the end of data)' if report.ambiguous else ''}; "
         f"{report.elapsed:.1f}s, {report.rate:.0f} msg/s via {report.transport}; {status}"
     )
     for email, reason in report.failures[:20]:

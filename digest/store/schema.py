@@ -118,6 +118,7 @@ deliveries = Table(
     Column("email", String(320), nullable=False),
     Column("state", String(16), nullable=False),
     Column("attempts", Integer, nullable=False, default=0),
+    Column("ambiguous", Integer, nullable=False, default=0, server_default="0"),
     Column("last_error", Text),
     Column("message_id", Text),
     Column("claimed_by", String(64)),
@@ -198,5 +199,12 @@ def add_bounce_reports(connection) -> None:
     connection.execute(text("CREATE INDEX ix_deliveries_message_id ON deliveries (message_id)"))
 
 
+def add_delivery_ambiguous(connection) -> None:
+    """How many times a delivery's end of data went unanswered (digest.send: at most twice)."""
+    columns = {c["name"] for c in inspect(connection).get_columns("deliveries")}
+    if "ambiguous" not in columns:  # a new database got it from the table definition
+        connection.execute(text("ALTER TABLE deliveries ADD COLUMN ambiguous INTEGER NOT NULL DEFAULT 0"))
+
+
 # Append only: each entry upgrades an existing database by one version, in one transaction.
-MIGRATIONS = [_create_v1, _subscriber_email_key_v2, _scheduler_v3, add_bounce_reports]
+MIGRATIONS = [_create_v1, _subscriber_email_key_v2, _scheduler_v3, add_bounce_reports, add_delivery_ambiguous]

@@ -83,9 +83,9 @@ def sample_message(env: dict[str, str]) -> tuple[bytes, str]:
     )
     prepared = prepare_message(settings, rendered, now)
     url = unsubscribe_url(settings.base_url, settings.secret_key, 1)
-    data = prepared.for_recipient(
+    data = prepared.personalize(
         "reader000000@bench.example.org", "Reader 0", 1, url, "<bench.1@example.org>"
-    )
+    ).data
     engine.dispose()
     return data, "digest's own message for one recipient"
 

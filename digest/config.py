@@ -34,30 +34,25 @@ def _optional(value: str) -> str | None:
     return value.strip() or None
 
 
-def _int_at_least(minimum: int) -> Callable[[str], int]:
-    def parse(value: str) -> int:
+def _at_least(kind: Callable[[str], Any], what: str, minimum: float) -> Callable[[str], Any]:
+    def parse(value: str) -> Any:
         try:
-            number = int(value.strip())
+            number = kind(value.strip())
         except ValueError:
-            raise ValueError(f"expected a whole number, got {value!r}") from None
+            raise ValueError(f"expected {what}, got {value!r}") from None
         if number < minimum:
             raise ValueError(f"must be at least {minimum}, got {number}")
         return number
 
     return parse
+
+
+def _int_at_least(minimum: int) -> Callable[[str], int]:
+    return _at_least(int, "a whole number", minimum)
 
 
 def _float_at_least(minimum: float) -> Callable[[str], float]:
-    def parse(value: str) -> float:
-        try:
-            number = float(value.strip())
-        except ValueError:
-            raise ValueError(f"expected a number, got {value!r}") from None
-        if number < minimum:
-            raise ValueError(f"must be at least {minimum}, got {number}")
-        return number
-
-    return parse
+    return _at_least(float, "a number", minimum)
 
 
 def _port(value: str) -> int:

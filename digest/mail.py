@@ -147,7 +147,7 @@ def build_message(
     unsubscribe_url: str,
     message_id: str,
 ) -> EmailMessage:
-    """One recipient's message the plain way: the reference for the splice, and `--to` copies."""
+    """One recipient's message the plain, obviously right way: the tests' reference for the splice."""
     personal = {
         "To": Address(display_name=single_line(name), addr_spec=email),
         "Message-ID": message_id,
@@ -205,20 +205,6 @@ class PreparedMessage:
     slots: tuple[str, ...]
     list_unsubscribe_tail: str
 
-    def for_recipient(
-        self,
-        email: str,
-        name: str | None,
-        subscriber_id: int | None,
-        unsubscribe_url: str,
-        message_id: str,
-    ) -> bytes:
-        """This recipient's complete message (CRLF line ends), ready for SMTP or an .eml file.
-
-        `subscriber_id` is accepted for symmetry with the delivery log; the personal link already
-        carries it."""
-        return self.personalize(email, name, subscriber_id, unsubscribe_url, message_id).data
-
     def personalize(
         self,
         email: str,
@@ -227,7 +213,9 @@ class PreparedMessage:
         unsubscribe_url: str,
         message_id: str,
     ) -> Personalized:
-        """This recipient's message, joined only when asked for."""
+        """This recipient's message (`.data`: CRLF line ends, ready for SMTP or an .eml file), joined
+        only when asked for. `subscriber_id` is accepted for symmetry with the delivery log; the
+        personal link already carries it."""
         values = {
             "dkim": b"",
             "to": to_line(email, name),

@@ -61,7 +61,7 @@ def signature(message) -> tuple:
 def both(settings, digest, email, name, subscriber_id=7):
     url = unsubscribe_url(settings.base_url, settings.secret_key, subscriber_id)
     mid = make_message_id(settings, digest.cadence, digest.period, subscriber_id, email)
-    spliced = prepare_message(settings, digest, NOW).for_recipient(email, name, subscriber_id, url, mid)
+    spliced = prepare_message(settings, digest, NOW).personalize(email, name, subscriber_id, url, mid).data
     fresh = build_message(settings, digest, NOW, email, name, url, mid).as_bytes()
     return spliced, fresh, url
 
@@ -162,7 +162,9 @@ def test_message_id_is_stable_per_recipient_and_distinct_between_them():
 def test_sample_message_without_a_sender_configured_still_builds():
     settings = load_settings({}, env_file=None)
     prepared = prepare_message(settings, rendered(), NOW)
-    raw = prepared.for_recipient("reader@example.com", "Sample Reader", None, "https://x.test/u/t", "<a@b>")
+    raw = prepared.personalize(
+        "reader@example.com", "Sample Reader", None, "https://x.test/u/t", "<a@b>"
+    ).data
     assert parse(raw)["From"].addresses[0].addr_spec == "digest@localhost"
 
 
@@ -177,8 +179,9 @@ def test_wire_form_is_the_message_dot_stuffed_for_smtp_data(base):
     for subscriber_id in range(1, 40):  # tokens of every length and dot position
         url = unsubscribe_url(settings.base_url, settings.secret_key, subscriber_id * 7919)
         personal = prepared.personalize("a@example.com", "Ann", subscriber_id, url, "<m@example.org>")
-        assert personal.data == prepared.for_recipient(
-            "a@example.com", "Ann", subscriber_id, url, "<m@example.org>"
+        assert (
+            personal.data
+            == prepared.personalize("a@example.com", "Ann", subscriber_id, url, "<m@example.org>").data
         )
         assert wire_form(personal) == wire_data(personal.data)
     wire = wire_form(personal)

@@ -26,7 +26,9 @@ def message(html: str, text: str = "Hello\n") -> bytes:
     settings = load_settings(environ={}, env_file=None)
     rendered = RenderedDigest("weekly", "2023-W46", "Subject", "pre", html, text, 1)
     url = "https://example.org/unsubscribe/x"
-    return prepare_message(settings, rendered, NOW).for_recipient("a@example.org", None, None, url, "<a@b.c>")
+    return (
+        prepare_message(settings, rendered, NOW).personalize("a@example.org", None, None, url, "<a@b.c>").data
+    )
 
 
 def test_html_at_gmails_clip_size_fails() -> None:

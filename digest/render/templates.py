@@ -1,4 +1,7 @@
-"""The Jinja2 environment: one search list (override folder, then the built-in theme), escaping on.
+"""The one Jinja2 environment: one search list (override folder, then the built-in templates).
+
+It serves the mail templates (digest.mjml, digest.txt, ...), the public pages (web/...) and the
+preview's own pages (preview/...); `builtin_dir()` is the one place that finds the built-in folder.
 
 Autoescape is on for every template (.mjml, .html, .css and any name we do not know) except the
 text part (.txt), which is not HTML and shows only plain, single-line or wrapped text.
@@ -7,7 +10,8 @@ naming the file and line, never a traceback.
 
 An environment compiles each template once; building one per render cost ~20 ms. So environments
 are kept per folder and per state of its files (names, mtimes, sizes): editing, adding or removing a
-template in either folder (the preview's live reload) gives a fresh one, otherwise it is reused.
+template in either folder or their subfolders (the preview's live reload, a page edited while
+`digest serve` runs) gives a fresh one, otherwise it is reused.
 """
 
 from __future__ import annotations
@@ -40,18 +44,25 @@ def environment(override_dir: Path | None) -> jinja2.Environment:
 
 def _files_state(override_dir: Path | None) -> tuple:
     """What the templates' compiled form depends on: every file's name, mtime and size."""
-    state = []
+    state: list[tuple] = []
     for folder in (override_dir, builtin_dir()):
-        if folder is None:
-            continue
-        try:
-            with os.scandir(folder) as entries:
-                for entry in entries:
-                    stat = entry.stat()
-                    state.append((str(folder), entry.name, stat.st_mtime_ns, stat.st_size))
-        except OSError:  # a missing folder: loading a template from it reports the error
-            state.append((str(folder), "", 0, 0))
+        if folder is not None:
+            _scan(str(folder), state)
     return tuple(sorted(state))
+
+
+def _scan(folder: str, state: list[tuple]) -> None:
+    try:
+        with os.scandir(folder) as entries:
+            for entry in entries:
+                if entry.is_dir():
+                    if entry.name != "__pycache__":
+                        _scan(entry.path, state)
+                    continue
+                stat = entry.stat()
+                state.append((folder, entry.name, stat.st_mtime_ns, stat.st_size))
+    except OSError:  # a missing folder: loading a template from it reports the error
+        state.append((folder, "", 0, 0))
 
 
 @lru_cache(maxsize=8)

@@ -1,4 +1,4 @@
-"""Pieces every digest web app shares: security headers, error pages, templates, running under uvicorn.
+"""Pieces every digest web app shares: security headers, error pages, running under uvicorn.
 
 Both the public app (`digest serve`) and the organizers' preview server build on these, so that
 neither can forget a header, leak a stack trace, or log an unsubscribe token.

@@ -66,16 +66,23 @@ class PublicSite:
         self.secret: str = settings.secret_key or ""
         self.engine = engine
         self.clock = clock
-        self.templates = environment(settings.templates_dir)
         # Links in pages start with the path of DIGEST_BASE_URL, for a proxy that serves us under a prefix.
         self.root = urlsplit(settings.base_url).path.rstrip("/")
 
+    def templates(self):
+        """Per request, so a page edited in DIGEST_TEMPLATES_DIR shows without a restart."""
+        return environment(self.settings.templates_dir)
+
     def page(self, name: str, status_code: int = 200, **context) -> HTMLResponse:
-        body = self.templates.get_template(f"web/{name}").render(
-            site_name=self.settings.name,
-            postal_address=self.settings.postal_address,
-            root=self.root,
-            **context,
+        body = (
+            self.templates()
+            .get_template(f"web/{name}")
+            .render(
+                site_name=self.settings.name,
+                postal_address=self.settings.postal_address,
+                root=self.root,
+                **context,
+            )
         )
         return HTMLResponse(body, status_code=status_code, headers={"cache-control": "no-store"})
 
@@ -169,7 +176,7 @@ class PublicSite:
         return self.page("how-to-unsubscribe.html", mailto=self.settings.unsubscribe_mailto)
 
     async def stylesheet(self, request: Request) -> Response:
-        css = self.templates.get_template("web/site.css").render(brand=self.settings.brand_color)
+        css = self.templates().get_template("web/site.css").render(brand=self.settings.brand_color)
         return Response(css, media_type="text/css", headers={"cache-control": "public, max-age=3600"})
 
     async def health(self, request: Request) -> Response:

@@ -25,13 +25,13 @@ from email.message import EmailMessage, MIMEPart
 from email.utils import format_datetime, parseaddr
 from functools import lru_cache
 
-from digest.bounces.verp import verp_address
 from digest.config import Settings
 from digest.dkim import PieceSigner, signer_for
 from digest.headers import display_name, list_unsubscribe_line, to_line
 from digest.models import UNSUBSCRIBE_MARK, RenderedDigest
 from digest.text import refuse_controls, single_line
 from digest.tokens import unsubscribe_url as signed_unsubscribe_url
+from digest.verp import verp_address
 
 POLICY = email_policy.SMTP  # CRLF line ends, 78-column folding, what smtplib and .eml files want
 SAMPLE_FROM = "digest@localhost"

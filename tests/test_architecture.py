@@ -12,11 +12,24 @@ PACKAGE = Path(__file__).resolve().parent.parent / "digest"
 
 # Lowest first. A module may import modules of its own layer or a lower one, never a higher one.
 LAYERS = (
-    ("errors", "models", "periods", "tokens", "text", "cron", "owners", "clock"),
+    (
+        "errors",
+        "models",
+        "periods",
+        "tokens",
+        "text",
+        "cron",
+        "owners",
+        "clock",
+        "dkim",
+        "headers",
+        "verp",
+        "watchdog",
+    ),
     ("config",),
     ("sources", "store"),
     ("ingest", "render", "mail", "subscribers"),
-    ("compose", "transport"),
+    ("compose", "transport", "wire"),
     ("send",),
     ("bounces", "schedule", "web"),
     ("commands", "cli", "__main__"),

@@ -12,10 +12,10 @@ from datetime import UTC, datetime
 
 from digest.bounces.apply import Policy, Summary, process
 from digest.bounces.parse import read_report
-from digest.bounces.verp import delivery_of, make_tag, verp_address
 from digest.store import deliveries as log
 from digest.store import subscribers as subscriber_store
 from digest.store.bounces import RAW_LIMIT
+from digest.verp import delivery_of, make_tag, verp_address
 from tests.bounce_reports import arf, dsn
 from tests.delivery_support import SECRET, prepared_store, store_digest
 from tests.smtp_server import free_port

@@ -21,9 +21,9 @@ from datetime import datetime
 from sqlalchemy import Connection, Engine, Row
 
 from digest.bounces.parse import Failure, Report, read_report
-from digest.bounces.verp import delivery_of
 from digest.store import bounces as store
 from digest.store import subscribers as subscriber_store
+from digest.verp import delivery_of
 
 
 @dataclass(frozen=True)

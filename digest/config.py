@@ -244,7 +244,7 @@ class Settings:
         "DIGEST_SMTP_TIMEOUT",
         "30",
         _float_at_least(1),
-        "Seconds to wait for the SMTP server before a try counts as failed",
+        "Seconds one SMTP command may take in all (connect, each reply), then the connection is dropped",
     )
     outbox: Path = option("DIGEST_OUTBOX", "outbox/", _path, "Folder for the file transport")
     send_rate: float = option(

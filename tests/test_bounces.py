@@ -234,3 +234,41 @@ def test_fetch_never_prints_the_imap_password(db_url, digest, env):
         "bounces", "fetch", extra_env=cli_env(env, db_url, DIGEST_BOUNCE_IMAP_URL="ftp://u:s3cret-pw@h/")
     )
     assert bad.code == 2 and "DIGEST_BOUNCE_IMAP_URL" in bad.err and "s3cret-pw" not in bad.err
+
+
+def test_fetch_reads_unseen_reports_over_imap_flags_them_and_never_prints_the_password(db_url, digest, env):
+    from tests.imap_server import ImapServer
+
+    prepared_store(db_url, weekly=3)
+    reports = [
+        dsn("weekly0000@example.com"),
+        b"Subject: hi\r\n\r\nnot a report\r\n",
+        dsn("weekly0002@example.com"),
+    ]
+    server = ImapServer("reader", "s3cret-pw", "Bounces", reports).start()
+    try:
+        result = digest(
+            "bounces", "fetch", "--json", extra_env=cli_env(env, db_url, DIGEST_BOUNCE_IMAP_URL=server.url())
+        )
+        assert result.code == 0, result.err
+        data = json.loads(result.out)
+        assert sorted(data["bounced"]) == ["weekly0000@example.com", "weekly0002@example.com"]
+        assert data["unparsed"] == 1 and server.seen == {1, 2, 3}
+        again = json.loads(
+            digest(
+                "bounces",
+                "fetch",
+                "--json",
+                extra_env=cli_env(env, db_url, DIGEST_BOUNCE_IMAP_URL=server.url()),
+            ).out
+        )
+        assert again["reports"] == 0  # all seen now
+        wrong = digest(
+            "bounces",
+            "fetch",
+            extra_env=cli_env(env, db_url, DIGEST_BOUNCE_IMAP_URL=server.url("wrong-pw-123")),
+        )
+        assert wrong.code == 1 and "cannot log in" in wrong.err
+        assert "wrong-pw-123" not in wrong.err + wrong.out and "s3cret-pw" not in result.err + result.out
+    finally:
+        server.stop()

@@ -121,6 +121,7 @@ class SMTPConnection:
         self.transport = transport
         self.smtp: smtplib.SMTP | None = None
         self.delivering = False  # the message is out: only its reply is awaited
+        self.opening: smtplib.SMTP | None = None
 
     def _deadline(self, what: str, smtp: smtplib.SMTP | None = None):
         smtp = smtp or self.smtp
@@ -129,7 +130,10 @@ class SMTPConnection:
     def open(self) -> None:
         """Connect now (the runner opens one connection first, so a configuration error shows once)."""
         if self.smtp is None:
-            self.smtp = self._open()
+            try:
+                self.smtp = self._open()
+            finally:
+                self.opening = None
 
     def _open(self) -> smtplib.SMTP:
         t = self.transport
@@ -139,6 +143,7 @@ class SMTPConnection:
         # Made without a host so that connecting (and its greeting) runs under a deadline; TLS
         # checks the certificate against `_host`, which only the constructor would have set.
         smtp._host = t.host
+        self.opening = smtp  # what interrupt() cuts while the session is being set up
         try:
             with self._deadline("the greeting", smtp):
                 smtp.connect(t.host, t.port)
@@ -254,6 +259,8 @@ class SMTPConnection:
     def interrupt(self) -> None:
         """Stopping: cut a connection that is between messages or in the middle of an envelope at
         once; one whose message is out keeps waiting for its reply (under its deadline)."""
+        if self.opening is not None:
+            shut(getattr(self.opening, "sock", None))
         if not self.delivering and self.smtp is not None:
             shut(getattr(self.smtp, "sock", None))
 

@@ -177,9 +177,13 @@ def smtp_server():
         server.stop()
 
 
+_EHLO = b"250-trickle.example\r\n250-STARTTLS\r\n250 PIPELINING\r\n"
+
+
 class TrickleServer:
-    """A hostile server: it greets, then answers `at` (a command verb, EHLO by default) with
-    `250-` continuation lines forever, one every `interval` seconds, and never the final line.
+    """A hostile server: it greets, then answers `at` (a command verb, EHLO by default; END: the
+    end of a message's data) with `250-` continuation lines forever, one every `interval` seconds,
+    and never the final line.
     Each read the client makes succeeds at once, so a per-read timeout never fires."""
 
     def __init__(self, at: str = "EHLO", interval: float = 0.2):
@@ -231,8 +235,14 @@ class TrickleServer:
                     if verb == self.at:
                         self._trickle(connection)
                         return
+                    if verb == "DATA" and self.at == "END":  # take the message, then trickle
+                        connection.sendall(b"354 go ahead\r\n")
+                        while reader.readline() not in (b".\r\n", b""):
+                            pass
+                        self._trickle(connection)
+                        return
                     connection.sendall(
-                        b"250-trickle.example\r\n250 OK\r\n" if verb == "EHLO" else b"250 OK\r\n"
+                        _EHLO if verb == "EHLO" else b"250 OK\r\n"
                     )
             except OSError:
                 return

@@ -66,13 +66,14 @@ def wait_for_connection(server, process: subprocess.Popen, timeout: float = 60) 
         time.sleep(0.05)
 
 
-@pytest.mark.parametrize("at", ["EHLO", "MAIL", "DATA"])
+@pytest.mark.parametrize("at", ["EHLO", "STARTTLS", "MAIL", "DATA", "END"])
 def test_a_trickling_server_ends_the_send_within_twice_the_timeout_after_sigterm(
     db_url, env, tmp_path, trickle_server, at
 ):
     prepared_store(db_url, weekly=3)
     server = trickle_server(at=at)
-    process = start_send(tmp_path, send_env(env, db_url, server))
+    security = {"DIGEST_SMTP_SECURITY": "starttls"} if at == "STARTTLS" else {}
+    process = start_send(tmp_path, send_env(env, db_url, server, **security))
     wait_for_connection(server, process)
     time.sleep(1)  # inside the trickle now
     process.send_signal(signal.SIGTERM)
@@ -99,7 +100,8 @@ def test_a_trickling_server_alone_cannot_hang_the_send(db_url, env, tmp_path, tr
 
 def test_a_second_signal_exits_at_once(db_url, env, tmp_path, trickle_server):
     prepared_store(db_url, weekly=3)
-    server = trickle_server(at="EHLO", interval=0.05)
+    # The message is out and its reply trickles: the first signal waits for it (up to the timeout).
+    server = trickle_server(at="END", interval=0.05)
     process = start_send(tmp_path, send_env(env, db_url, server, DIGEST_SMTP_TIMEOUT="30"))
     wait_for_connection(server, process)
     time.sleep(0.5)

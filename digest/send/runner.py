@@ -27,6 +27,7 @@ from digest.clock import Clock, utc_now
 from digest.mail import Letters, Recipient
 from digest.models import Claimed
 from digest.owners import new_owner_id, owner_is_gone
+from digest.send.connections import interrupt_all, open_first
 from digest.send.log import DeliveryLog
 from digest.send.pacing import MAX_TRIES, RateLimiter, backoff, claim_size
 from digest.send.report import RunStats, SendAborted, SendMisconfigured
@@ -131,23 +132,21 @@ class Runner:
         certificate, login) then shows once, not once per connection."""
         try:
             connection = self._connect()
-            opener = getattr(connection, "open", None)
-            if opener is not None:
-                opener()
-            self.spare.append(connection)
         except DeliveryError as exc:
-            if exc.kind in ("fatal", "config"):
-                self.abort, self.abort_kind = f"stopped: {exc.reason}", exc.kind
+            error = exc
+        else:
+            error = open_first(connection, self._stopping)
+            if error is None:
+                self.spare.append(connection)
+        if error is not None and error.kind in ("fatal", "config"):
+            self.abort, self.abort_kind = f"stopped: {error.reason}", error.kind
 
     def _interrupt(self) -> None:
         """Stopping: connections idle or inside an envelope are cut now, so a stuck server cannot
         hold the stop up; a message already out keeps its deadline for the reply."""
         self.interrupted = True
         with self.connections_lock:
-            for connection in self.connections:
-                interrupt = getattr(connection, "interrupt", None)
-                if interrupt is not None:
-                    interrupt()
+            interrupt_all(self.connections)
 
     def _loop(self) -> None:
         while True:

@@ -29,6 +29,7 @@ from digest.config import Settings
 from digest.dkim import PieceSigner, signer_for
 from digest.headers import display_name, list_unsubscribe_line, to_line
 from digest.models import UNSUBSCRIBE_MARK, RenderedDigest
+from digest.signing import SigningProcess
 from digest.text import refuse_controls, single_line
 from digest.tokens import unsubscribe_url as signed_unsubscribe_url
 from digest.verp import verp_address
@@ -284,7 +285,9 @@ class Letters:
     only the personal parts, and signs them when DIGEST_DKIM_PRIVATE_KEY is set. Sends, test
     copies and the samples of `digest build` and the preview all make their messages here."""
 
-    def __init__(self, settings: Settings, rendered: RenderedDigest, now: datetime) -> None:
+    def __init__(
+        self, settings: Settings, rendered: RenderedDigest, now: datetime, signing_process: bool = False
+    ) -> None:
         self.prepared = prepare_message(settings, rendered, now)
         self.sender = envelope_sender(settings)
         self._bounce_address = settings.bounce_address
@@ -292,7 +295,14 @@ class Letters:
         self._base_url, self._secret = settings.base_url, settings.secret_key or ""
         signer = signer_for(settings, lambda: sender_domain(settings))
         self.signer = PieceSigner(signer, self.prepared.pieces, self.prepared.slots) if signer else None
+        if self.signer is not None and signing_process:  # a send: RSA on another core
+            pieces, slots = self.prepared.pieces, self.prepared.slots
+            self.signer = SigningProcess(self.signer, settings.dkim_private_key, pieces, slots)
         self._timestamp = int(now.timestamp())
+
+    def close(self) -> None:
+        if isinstance(self.signer, SigningProcess):
+            self.signer.close()
 
     def envelope(self, recipient: Recipient) -> str:
         """DIGEST_BOUNCE_ADDRESS in its VERP form for a delivery of the list, else as it is."""

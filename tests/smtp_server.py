@@ -241,9 +241,7 @@ class TrickleServer:
                             pass
                         self._trickle(connection)
                         return
-                    connection.sendall(
-                        _EHLO if verb == "EHLO" else b"250 OK\r\n"
-                    )
+                    connection.sendall(_EHLO if verb == "EHLO" else b"250 OK\r\n")
             except OSError:
                 return
 

@@ -25,6 +25,7 @@ LAYERS = (
         "headers",
         "verp",
         "watchdog",
+        "signing",
     ),
     ("config",),
     ("sources", "store"),

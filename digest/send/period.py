@@ -12,6 +12,7 @@ the next run: a duplicate is rarer and cheaper than a reader who silently misses
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -57,7 +58,7 @@ def send_period(
     runner = Runner(
         StoredDeliveryLog(engine, digest.id),
         transport,
-        Letters(settings, rendered, now),
+        letters := Letters(settings, rendered, now, signing_process=(os.cpu_count() or 1) > 1),
         Pace(settings.send_concurrency, settings.send_rate, settings.bounce_limit),
         stop_event=stop_event,
         progress=_progress(engine, digest.id, progress),
@@ -69,6 +70,8 @@ def send_period(
         _finish(engine, digest.id, report, runner.stats, started, clock)
         exc.report = report
         raise
+    finally:
+        letters.close()
     _finish(engine, digest.id, report, stats, started, clock)
     return report
 

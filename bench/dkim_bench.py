@@ -118,12 +118,10 @@ def run_send_signed(report: Report, workdir: Path, subscribers: int) -> None:
         report.add(
             Row(
                 "dkim",
-                "signing cost / unsigned send time per message",
+                "in-process signing / unsigned send time",
                 share,
                 "×",
-                target=f"< {SIGNED_RATE_TARGET}",
-                met=share < SIGNED_RATE_TARGET,
-                note="signing one message against sending one (sink-side rate, unsigned)",
+                note="what signing would cost in the sending process; a send signs in a helper process",
             )
         )
     report.add(

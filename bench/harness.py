@@ -85,7 +85,7 @@ def digest_env(workdir: Path, db: Path, **extra: str) -> dict[str, str]:
         DIGEST_DATABASE_URL=f"sqlite:///{db}",
         DIGEST_OUTBOX=str(workdir / "outbox"),
         DIGEST_FROM="Bench Digest <bench@example.org>",
-        DIGEST_SECRET_KEY="bench-secret-key-not-for-production",
+        DIGEST_SECRET_KEY="bench-secret-key-not-for-production-padded-to-32-characters-or-more",
         DIGEST_BASE_URL="https://digest.example.org",
     )
     env.update(extra)

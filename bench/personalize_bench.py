@@ -26,7 +26,7 @@ def run(report: Report, count: int) -> None:
     from digest.tokens import unsubscribe_url
 
     settings = load_settings(
-        environ={"DIGEST_FROM": "Bench <bench@example.org>", "DIGEST_SECRET_KEY": "bench-secret"},
+        environ={"DIGEST_FROM": "Bench <bench@example.org>", "DIGEST_SECRET_KEY": "bench-secret-padded-to-32-characters-or-more"},
         env_file=None,
     )
     now = datetime.now(UTC)
@@ -37,7 +37,7 @@ def run(report: Report, count: int) -> None:
             f"reader{n:06d}@bench.example.org",
             f"Reader {n}",
             n,
-            unsubscribe_url(settings.base_url, "bench-secret", n),
+            unsubscribe_url(settings.base_url, "bench-secret-padded-to-32-characters-or-more", n),
         )
         for n in range(min(count, 10_000))
     ]
@@ -59,7 +59,7 @@ def run(report: Report, count: int) -> None:
 
     def with_links() -> bytes:
         email, name, sid, _ = next(full_cycle)
-        url = unsubscribe_url(settings.base_url, "bench-secret", sid)
+        url = unsubscribe_url(settings.base_url, "bench-secret-padded-to-32-characters-or-more", sid)
         message_id = make_message_id(settings, "weekly", BUSY_WEEK_KEY, sid, email)
         return prepared.personalize(email, name, sid, url, message_id).data
 

@@ -1,3 +1,4 @@
 from digest.cli import main
 
-main()
+if __name__ == "__main__":  # a send's helper processes import this module again (spawn)
+    main()

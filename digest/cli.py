@@ -27,6 +27,8 @@ COMMANDS = {
     "periods": "digest.commands.periods:periods",
     "bounces": "digest.commands.bounces:bounces",
     "dkim": "digest.commands.dkim:dkim",
+    "status": "digest.commands.status:status",
+    "worker": "digest.commands.worker:worker",
 }
 
 

@@ -51,6 +51,22 @@ def _int_at_least(minimum: int) -> Callable[[str], int]:
     return _at_least(int, "a whole number", minimum)
 
 
+def _processes(value: str) -> int:
+    """Empty means one process per core."""
+    if not value.strip():
+        return max(1, os.cpu_count() or 1)
+    return _int_at_least(1)(value)
+
+
+def _yes_no(value: str) -> bool:
+    text = value.strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off", ""):
+        return False
+    raise ValueError(f"expected true or false, got {value!r}")
+
+
 def _float_at_least(minimum: float) -> Callable[[str], float]:
     return _at_least(float, "a number", minimum)
 
@@ -147,6 +163,38 @@ def _database_url(value: str) -> str:
     return value
 
 
+MIN_SECRET_CHARS = 32
+
+
+def _secret_key(value: str) -> str | None:
+    """Long enough that a link cannot be brute-forced (a 1-character key fell to one link in < 1 s)."""
+    value = value.strip()
+    if value and len(value) < MIN_SECRET_CHARS:
+        raise ValueError(
+            f"must be at least {MIN_SECRET_CHARS} characters, got {len(value)} "
+            "(`digest config secret` prints a new one)"
+        )
+    return value or None
+
+
+def _old_secret_keys(value: str) -> tuple[str, ...]:
+    """Earlier keys, comma-separated: links signed with them keep working after a rotation."""
+    keys = tuple(k.strip() for k in value.split(",") if k.strip())
+    for number, key in enumerate(keys, 1):
+        if len(key) < MIN_SECRET_CHARS:
+            raise ValueError(f"key {number} must be at least {MIN_SECRET_CHARS} characters, got {len(key)}")
+    return keys
+
+
+def _boolean(value: str) -> bool:
+    value = value.strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(f"must be true or false, got {value!r}")
+
+
 def _path(value: str) -> Path:
     return Path(value.strip()).expanduser()
 
@@ -221,7 +269,31 @@ class Settings:
         "Public URL of `digest serve` (unsubscribe and archive links)",
     )
     secret_key: str | None = option(
-        "DIGEST_SECRET_KEY", "", _optional, "Signs unsubscribe tokens; required for send and serve"
+        "DIGEST_SECRET_KEY",
+        "",
+        _secret_key,
+        "Signs unsubscribe, preferences and confirmation links (at least 32 characters; "
+        "`digest config secret` prints one); required for send and serve",
+        repr=False,
+    )
+    old_secret_keys: tuple[str, ...] = option(
+        "DIGEST_OLD_SECRET_KEYS",
+        "",
+        _old_secret_keys,
+        "Comma-separated earlier secret keys: links signed with them keep working",
+        repr=False,
+    )
+    double_opt_in: bool = option(
+        "DIGEST_DOUBLE_OPT_IN",
+        "true",
+        _boolean,
+        "A sign-up through the web form waits for the address to confirm",
+    )
+    confirm_hours: float = option(
+        "DIGEST_CONFIRM_HOURS",
+        "72",
+        _float_at_least(1),
+        "How long a confirmation link stays valid; unconfirmed sign-ups are deleted after it",
     )
     timezone: ZoneInfo = option(
         "DIGEST_TIMEZONE", "UTC", _timezone, "IANA zone that defines weeks, months and cron times"
@@ -276,6 +348,24 @@ class Settings:
         "24",
         _float_at_least(0),
         "How late the scheduler still sends a run it missed while down",
+    )
+    failover_seconds: float = option(
+        "DIGEST_FAILOVER_SECONDS",
+        "30",
+        _float_at_least(3),
+        "How soon a standby scheduler takes over from a dead leader (PostgreSQL)",
+    )
+    send_processes: int = option(
+        "DIGEST_SEND_PROCESSES",
+        "",
+        _processes,
+        "Processes that share one send on this host (empty = number of cores)",
+    )
+    scheduler_queue: bool = option(
+        "DIGEST_SCHEDULER_QUEUE",
+        "false",
+        _yes_no,
+        "The scheduler queues each run for `digest worker` processes instead of sending it (PostgreSQL)",
     )
     item_limit: int = option(
         "DIGEST_ITEM_LIMIT",
@@ -342,6 +432,11 @@ class Settings:
         missing = [keys[a] for a in attrs if not getattr(self, a)]
         if missing:
             raise ConfigError([f"{key} is required for {purpose}" for key in missing])
+
+    @property
+    def signing_keys(self) -> tuple[str, ...]:
+        """The current key first, then the earlier ones that links may still carry."""
+        return tuple(k for k in (self.secret_key, *self.old_secret_keys) if k)
 
     def cron_for(self, cadence: str) -> str:
         return self.weekly_cron if cadence == "weekly" else self.monthly_cron

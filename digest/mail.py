@@ -2,11 +2,11 @@
 
 A fresh `EmailMessage` per recipient costs ~2 ms for a 40 KB digest (slower than SMTP itself), so
 `prepare_message` encodes the shared message once with quoted-printable bodies and cuts it at the
-personal places: the To, Message-ID and List-Unsubscribe header lines and each UNSUBSCRIBE_MARK in
-the bodies. Quoted-printable is what makes the splice safe: each body segment is encoded on its own
-and ends in a soft line break, so the recipient's link starts on a fresh encoded line and no line
-grows past 76 characters. `build_message` is the slow, obviously-right reference; the tests prove
-both give the same message after parsing.
+personal places: the To, Message-ID and List-Unsubscribe header lines and each UNSUBSCRIBE_MARK and
+MANAGE_MARK in the bodies. Quoted-printable is what makes the splice safe: each body segment is
+encoded on its own and ends in a soft line break, so the recipient's link starts on a fresh encoded
+line and no line grows past 76 characters. `build_message` is the slow, obviously-right reference;
+the tests prove both give the same message after parsing.
 """
 
 from __future__ import annotations
@@ -28,9 +28,10 @@ from functools import lru_cache
 from digest.config import Settings
 from digest.dkim import PieceSigner, signer_for
 from digest.headers import display_name, list_unsubscribe_line, to_line
-from digest.models import UNSUBSCRIBE_MARK, RenderedDigest
+from digest.models import MANAGE_MARK, UNSUBSCRIBE_MARK, RenderedDigest
 from digest.signing import SigningProcess
 from digest.text import refuse_controls, single_line
+from digest.tokens import manage_url_for
 from digest.tokens import unsubscribe_url as signed_unsubscribe_url
 from digest.verp import verp_address
 
@@ -110,9 +111,15 @@ def _normal_text(body: str) -> str:
 
 
 def personal_bodies(rendered: RenderedDigest, url: str) -> tuple[str, str]:
-    """Text and HTML with the recipient's link in place of the marker (escaped inside HTML)."""
-    text = _normal_text(rendered.text).replace(UNSUBSCRIBE_MARK, url)
-    page = _normal_text(rendered.html).replace(UNSUBSCRIBE_MARK, html.escape(url, quote=True))
+    """Text and HTML with the recipient's links in place of the markers (escaped inside HTML): the
+    unsubscribe link `url`, and the preferences link with the same token."""
+    manage = manage_url_for(url)
+    text = _normal_text(rendered.text).replace(UNSUBSCRIBE_MARK, url).replace(MANAGE_MARK, manage)
+    page = (
+        _normal_text(rendered.html)
+        .replace(UNSUBSCRIBE_MARK, html.escape(url, quote=True))
+        .replace(MANAGE_MARK, html.escape(manage, quote=True))
+    )
     return text, page
 
 
@@ -168,16 +175,23 @@ def _qp(segment: str) -> str:
     return quoprimime.body_encode(segment.encode("utf-8").decode("latin-1"), _QP_WIDTH, "\r\n")
 
 
-def _qp_segments(body: str, slot: str) -> str:
-    """The body encoded once, with `slot` where each marker was; every segment that does not end a
-    line ends in a soft break, so the spliced link always starts an encoded line of its own."""
+_MARKS = re.compile(f"({re.escape(UNSUBSCRIBE_MARK)}|{re.escape(MANAGE_MARK)})")
+
+
+def _qp_segments(body: str, slots: dict[str, str]) -> str:
+    """The body encoded once, with `slots[marker]` where each marker was; every segment that does not
+    end a line ends in a soft break, so the spliced link always starts an encoded line of its own."""
+    parts = _MARKS.split(body)
     pieces = []
-    for segment in body.split(UNSUBSCRIBE_MARK):
+    for index, segment in enumerate(parts):
+        if index % 2:
+            pieces.append(slots[segment])
+            continue
         encoded = _qp(segment)
         if segment and not segment.endswith("\n"):
             encoded += "=\r\n"
         pieces.append(encoded)
-    return slot.join(pieces)
+    return "".join(pieces)
 
 
 def _qp_url(url: str) -> bytes:
@@ -187,11 +201,11 @@ def _qp_url(url: str) -> bytes:
     return (_qp(url) + "=\r\n").encode("ascii")
 
 
-def _text_part(body: str, subtype: str, slot: str) -> MIMEPart:
+def _text_part(body: str, subtype: str, slots: dict[str, str]) -> MIMEPart:
     part = MIMEPart(policy=POLICY)
     part["Content-Type"] = f'text/{subtype}; charset="utf-8"'
     part["Content-Transfer-Encoding"] = "quoted-printable"
-    part.set_payload(_qp_segments(body, slot))
+    part.set_payload(_qp_segments(body, slots))
     return part
 
 
@@ -217,6 +231,7 @@ class PreparedMessage:
         """This recipient's message (`.data`: CRLF line ends, ready for SMTP or an .eml file), joined
         only when asked for. `subscriber_id` is accepted for symmetry with the delivery log; the
         personal link already carries it."""
+        manage = manage_url_for(unsubscribe_url)
         values = {
             "dkim": b"",
             "to": to_line(email, name),
@@ -224,6 +239,8 @@ class PreparedMessage:
             "lu": list_unsubscribe_line(unsubscribe_url, self.list_unsubscribe_tail),
             "text": _qp_url(unsubscribe_url),
             "html": _qp_url(html.escape(unsubscribe_url, quote=True)),
+            "mtext": _qp_url(manage),
+            "mhtml": _qp_url(html.escape(manage, quote=True)),
         }
         return Personalized(self, values, unsubscribe_url)
 
@@ -343,7 +360,7 @@ def envelope_sender(settings: Settings) -> str:
 def prepare_message(settings: Settings, rendered: RenderedDigest, now: datetime) -> PreparedMessage:
     """Encode the digest once for everyone; see the module docstring for why this is safe."""
     nonce = uuid.uuid4().hex
-    slot = {name: f"@@{nonce}{name}@@" for name in ("to", "mid", "lu", "text", "html")}
+    slot = {name: f"@@{nonce}{name}@@" for name in ("to", "mid", "lu", "text", "html", "mtext", "mhtml")}
     placeholder = {
         "To": f"{nonce}to@slot.invalid",
         "Message-ID": f"<{nonce}mid@slot.invalid>",
@@ -354,8 +371,8 @@ def prepare_message(settings: Settings, rendered: RenderedDigest, now: datetime)
         message[key] = placeholder[key] if value is None else value
     message.make_alternative()
     text, page = _normal_text(rendered.text), _normal_text(rendered.html)
-    message.attach(_text_part(text, "plain", slot["text"]))
-    message.attach(_text_part(page, "html", slot["html"]))
+    message.attach(_text_part(text, "plain", {UNSUBSCRIBE_MARK: slot["text"], MANAGE_MARK: slot["mtext"]}))
+    message.attach(_text_part(page, "html", {UNSUBSCRIBE_MARK: slot["html"], MANAGE_MARK: slot["mhtml"]}))
     raw = message.as_bytes(policy=POLICY)
     for key, name in (("To", "to"), ("Message-ID", "mid"), ("List-Unsubscribe", "lu")):
         line = f"{key}: {placeholder[key]}\r\n".encode()

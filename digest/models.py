@@ -79,6 +79,9 @@ class RenderedDigest:
 # unsubscribe URL goes; mail.py replaces it per recipient and the archive replaces it with a neutral
 # link. Render removes the marker from item text, so content cannot forge it.
 UNSUBSCRIBE_MARK = "https://digest.invalid/unsubscribe-mark"
+# The same for the recipient's preferences page (/manage/TOKEN), linked next to unsubscribe.
+MANAGE_MARK = "https://digest.invalid/manage-mark"
+PERSONAL_MARKS = (UNSUBSCRIBE_MARK, MANAGE_MARK)
 
 
 @dataclass(frozen=True)

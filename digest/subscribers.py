@@ -22,6 +22,8 @@ from sqlalchemy import Engine, Row
 from digest.errors import DigestError
 from digest.headers import display_name
 from digest.periods import CADENCES
+from digest.store import bounces as bounce_store
+from digest.store import events
 from digest.store import subscribers as store
 
 EXPORT_COLUMNS = ("email", "name", "cadence", "status", "created_at")
@@ -58,6 +60,7 @@ def add_subscriber(
         if row is None:
             subscriber_id = store.insert_subscriber(connection, email, name, cadence, source, now)
             action = "added"
+            events.record(connection, subscriber_id, "added", now, source=source)
         else:
             subscriber_id = row.id
             changes = {"cadence": cadence, "status": "active", "bounce_count": 0}
@@ -66,6 +69,8 @@ def add_subscriber(
             action = _action(row, changes)
             if action != "unchanged":
                 store.set_fields(connection, subscriber_id, now, **changes)
+            if action == "reactivated":
+                events.record(connection, subscriber_id, "resubscribed", now, source=source)
         return store.get_by_id(connection, subscriber_id), action
 
 
@@ -87,7 +92,9 @@ def remove_subscriber(engine: Engine, email: str, now: datetime) -> Row:
         row = store.get_by_email(connection, key)
         if row is None:
             raise DigestError(f"no subscriber {email.strip()!r}")
-        store.set_status(connection, row.id, "unsubscribed", now)
+        if row.status != "unsubscribed":
+            store.set_status(connection, row.id, "unsubscribed", now)
+            events.record(connection, row.id, "unsubscribed", now, source="cli")
         return store.get_by_id(connection, row.id)
 
 
@@ -133,6 +140,7 @@ def unsubscribe(engine: Engine, subscriber_id: int, now: datetime) -> Subscripti
         row = store.get_by_id(connection, subscriber_id)
         if row is not None and row.status != "unsubscribed":
             store.set_status(connection, subscriber_id, "unsubscribed", now)
+            events.record(connection, subscriber_id, "unsubscribed", now, source="link")
         return _view(store.get_by_id(connection, subscriber_id))
 
 
@@ -140,9 +148,12 @@ def resubscribe(engine: Engine, subscriber_id: int, cadence: str, now: datetime)
     """The owner of the address asks to come back: active again, bounce count forgiven."""
     _check_cadence(cadence)
     with engine.begin() as connection:
-        if store.get_by_id(connection, subscriber_id) is None:
+        row = store.get_by_id(connection, subscriber_id)
+        if row is None:
             return None
         store.set_fields(connection, subscriber_id, now, status="active", cadence=cadence, bounce_count=0)
+        if row.status != "active":
+            events.record(connection, subscriber_id, "resubscribed", now, source="link")
         return _view(store.get_by_id(connection, subscriber_id))
 
 
@@ -154,6 +165,7 @@ def set_cadence(engine: Engine, subscriber_id: int, cadence: str, now: datetime)
             return None
         if row.cadence != cadence:
             store.set_fields(connection, subscriber_id, now, cadence=cadence)
+            events.record(connection, subscriber_id, "cadence", now, source="link", detail=cadence)
         return _view(store.get_by_id(connection, subscriber_id))
 
 
@@ -232,7 +244,8 @@ def import_csv(engine: Engine, path: Path, now: datetime, batch: int = 500) -> I
 def _apply(connection, row: CSVRow, report: ImportReport, now: datetime, source: str) -> None:
     existing = store.get_by_email(connection, row.email)
     if existing is None:
-        store.insert_subscriber(connection, row.email, row.name, row.cadence, source, now)
+        subscriber_id = store.insert_subscriber(connection, row.email, row.name, row.cadence, source, now)
+        events.record(connection, subscriber_id, "added", now, source=source)
         report.added += 1
     elif existing.status != "active":
         report.kept_unsubscribed += 1
@@ -263,17 +276,47 @@ def as_dict(row: Row) -> dict:
     }
 
 
-def show_subscriber(engine: Engine, email: str) -> dict:
-    """One subscriber as a dict, with their bounce and complaint reports (newest first)."""
-    from digest.store import bounces as bounce_store
-
+def find(engine: Engine, email: str) -> Row:
+    try:
+        key = normalize_email(email)
+    except ValueError:
+        key = email.strip()
     with engine.connect() as connection:
-        row = store.get_by_email(connection, email.strip())
-        if row is None:
-            raise DigestError(f"no subscriber {email.strip()!r}")
+        row = store.get_by_email(connection, key)
+    if row is None:
+        raise DigestError(f"no subscriber {email.strip()!r}")
+    return row
+
+
+def subscriber_record(engine: Engine, email: str) -> dict:
+    """One subscriber as `subscribers show` prints it: state, consent record and history.
+    Other parts (bounce history) add their own keys to this dict."""
+    row = find(engine, email)
+    with engine.connect() as connection:
+        history = events.for_subscriber(connection, row.id)
         reports = bounce_store.history(connection, row.id)
-    keys = ("id", "kind", "detail", "matched_by", "delivery_id", "source", "size", "received_at")
-    return {**as_dict(row), "bounces": [{key: getattr(r, key) for key in keys} for r in reports]}
+    return {
+        **as_dict(row),
+        "consent": {
+            "source": row.source,  # form, cli, import:FILE
+            "signed_up_at": row.consent_at,
+            "ip": row.consent_ip,
+            "user_agent": row.consent_user_agent,
+            "confirmed_at": row.confirmed_at,
+            "confirmed_ip": row.confirm_ip,
+            "confirmed_user_agent": row.confirm_user_agent,
+        },
+        "confirmation_pending": row.confirm_nonce is not None,
+        "events": [
+            {"at": e.at, "event": e.kind, "source": e.source, "ip": e.ip, "user_agent": e.user_agent}
+            for e in history
+        ],
+        "bounces": [{key: getattr(r, key) for key in _REPORT_KEYS} for r in reports],
+    }
+
+
+# What `subscribers show` lists of each bounce or complaint report (the raw text stays in the store).
+_REPORT_KEYS = ("id", "kind", "detail", "matched_by", "delivery_id", "source", "size", "received_at")
 
 
 def export_csv(engine: Engine, out: TextIO, cadence: str | None = None, status: str | None = None) -> int:

@@ -15,7 +15,7 @@ from digest.store.schema import subscribers
 
 NOW = datetime(2023, 11, 13, 8, 0, tzinfo=UTC)
 WEEK = "2023-W45"
-SECRET = "delivery-test-secret"
+SECRET = "delivery-test-secret-padded-to-32-characters-or-more"
 
 
 def settings_for(db_url: str, **env: str):

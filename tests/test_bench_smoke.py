@@ -50,7 +50,10 @@ def test_quick_bench_measures_every_section(quick_run):
 def test_every_row_has_a_figure_and_a_unit(quick_run):
     _, result = quick_run
     for row in result["rows"]:
-        assert isinstance(row["ours"], int | float) and row["ours"] >= 0, row
+        assert isinstance(row["ours"], int | float), row
+        # A growth is a difference: at --quick sizes the larger send may split into more processes,
+        # each with a lower peak than the smaller send's one process.
+        assert row["ours"] >= 0 or row["measure"].startswith("RSS growth"), row
         assert row["unit"], row
         assert row["met"] in (True, False, None), row
 

@@ -18,7 +18,7 @@ NOW = datetime(2023, 11, 13, 8, 0, tzinfo=UTC)
 def make_settings(**env: str):
     base = {
         "DIGEST_FROM": "Ünïcode News <news@example.org>",
-        "DIGEST_SECRET_KEY": "test-secret",
+        "DIGEST_SECRET_KEY": "test-secret-padded-to-32-characters-or-more",
         "DIGEST_BASE_URL": "https://news.example.org",
         "DIGEST_TIMEZONE": "Europe/Paris",
     }
@@ -131,7 +131,7 @@ def test_message_has_every_header_a_mailbox_provider_expects():
 def test_personal_link_is_the_same_in_header_and_both_bodies():
     spliced, _, url = both(make_settings(), rendered(), "reader@example.com", "Ann", subscriber_id=42)
     message = parse(spliced)
-    assert read_token("test-secret", url.rsplit("/", 1)[1]) == 42
+    assert read_token("test-secret-padded-to-32-characters-or-more", url.rsplit("/", 1)[1]) == 42
     assert message["List-Unsubscribe"] == f"<{url}>"
     assert f"Unsubscribe: {url}" in message.get_body(("plain",)).get_content()
     html = message.get_body(("html",)).get_content()

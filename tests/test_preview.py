@@ -56,7 +56,7 @@ def preview_env(workdir: Path, **extra: str) -> dict[str, str]:
         DIGEST_DATABASE_URL=f"sqlite:///{workdir / 'digest.db'}",
         DIGEST_OUTBOX=str(workdir / "outbox"),
         DIGEST_FROM="IMT News <news@example.org>",
-        DIGEST_SECRET_KEY="preview-test-secret",
+        DIGEST_SECRET_KEY="preview-test-secret-padded-to-32-characters-or-more",
         **extra,
     )
 

@@ -88,7 +88,7 @@ def site(tmp_path: Path, env: dict[str, str], digest, smtp_server):  # noqa: F81
             **env,
             **server.env(),
             "DIGEST_FROM": "Test News <news@example.org>",
-            "DIGEST_SECRET_KEY": "scheduler-test-secret",
+            "DIGEST_SECRET_KEY": "scheduler-test-secret-padded-to-32-characters-or-more",
             "DIGEST_WEEKLY_CRON": "* * * * *",
             "DIGEST_MONTHLY_CRON": "0 0 1 1 *",
             "DIGEST_SEND_CONCURRENCY": "2",

@@ -11,7 +11,7 @@ import pytest
 
 from digest.config import load_settings
 from digest.models import Item
-from digest.schedule import state
+from digest.schedule import lock, state
 from digest.schedule.runs import Context, tick
 from digest.store import open_engine
 from digest.store.items import upsert_items
@@ -25,7 +25,7 @@ def settings_for(db_url: str, outbox: Path, **env: str):
     base = {
         "DIGEST_DATABASE_URL": db_url,
         "DIGEST_FROM": "Test News <news@example.org>",
-        "DIGEST_SECRET_KEY": "runs-test-secret",
+        "DIGEST_SECRET_KEY": "runs-test-secret-padded-to-32-characters-or-more",
         "DIGEST_OUTBOX": str(outbox),
         "DIGEST_WEEKLY_CRON": "0 8 * * mon",
     }
@@ -98,3 +98,15 @@ def test_failed_run_stays_due_and_the_next_tick_sends_it(db_url, engine, tmp_pat
     fixed = context(db_url, engine, tmp_path / "outbox")
     assert tick(fixed, "weekly", MONDAY_8 + timedelta(minutes=5)).kind == "sent"
     assert len(list((tmp_path / "outbox").rglob("*.eml"))) == 3
+
+
+def test_a_leader_that_lost_the_lease_sends_nothing_and_records_nothing(db_url, engine, tmp_path) -> None:
+    add_items(engine)
+    old = lock.acquire(engine, "otherhost:4242:abcd", MONDAY_8)
+    lock.acquire(engine, "newhost:1:ef01", MONDAY_8 + lock.DEFAULT_TIMING.stale_after + timedelta(seconds=1))
+    ctx = context(db_url, engine, tmp_path / "outbox")
+    ctx.lead = old
+    with pytest.raises(lock.LeadershipLost):
+        tick(ctx, "weekly", MONDAY_8 + timedelta(seconds=40))
+    assert not (tmp_path / "outbox").exists() or not list((tmp_path / "outbox").rglob("*.eml"))
+    assert state.get(engine, "weekly").handled_until == LAST_WEEK

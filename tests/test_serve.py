@@ -25,7 +25,7 @@ from digest.store import subscribers as subscriber_store
 from digest.tokens import make_token, unsubscribe_url
 from tests.conftest import environ_without_digest
 
-SECRET = "serve-test-secret"
+SECRET = "serve-test-secret-padded-to-32-characters-or-more"
 ONE_CLICK = {"content-type": "application/x-www-form-urlencoded"}
 T0 = datetime(2023, 11, 13, 8, 0, tzinfo=UTC)
 

@@ -24,3 +24,17 @@ def example() -> None:
     from digest.config import example_env
 
     click.echo(example_env(), nl=False)
+
+
+@config.command()
+def secret() -> None:
+    """Print a new random secret key for DIGEST_SECRET_KEY (64 characters).
+
+    To rotate: move the current key to DIGEST_OLD_SECRET_KEYS, so links in mail already sent keep
+    working, and set the new one as DIGEST_SECRET_KEY.
+
+    digest config secret
+    """
+    import secrets
+
+    click.echo(secrets.token_urlsafe(48))

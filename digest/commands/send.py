@@ -20,11 +20,13 @@ from digest.commands.common import cadence_option, engine, now, period_option, s
 @click.option(
     "--to", "to", metavar="EMAIL", help="Send one test copy to EMAIL, outside the list and the log."
 )
-def send(cadence: str, period, dry_run: bool, to: str | None) -> None:
+@click.option("--queue", "queue", is_flag=True, help="PostgreSQL: queue it for `digest worker` and return.")
+def send(cadence: str, period, dry_run: bool, to: str | None, queue: bool) -> None:
     """Send one digest to that cadence's active subscribers who have not had it yet.
 
     Safe to rerun: only recipients still owed the digest get it. Exits 1 while some are still owed
-    (a rerun finishes them).
+    (a rerun finishes them). With --queue (PostgreSQL) the digest is queued in batches for
+    `digest worker` processes and the command returns at once.
 
     digest send --cadence weekly --period 2023-W45 --dry-run
     """
@@ -45,6 +47,13 @@ def send(cadence: str, period, dry_run: bool, to: str | None) -> None:
         _dry_run(sending.dry_run(engine(), stored, rendered), cadence, period.key)
         return
     config.require("from_addr", "secret_key", purpose="digest send")
+    if queue:
+        from digest.send.queue import queue_digest, require_postgresql
+
+        require_postgresql(engine(), "digest send --queue")
+        digest = compose.stored_digest(config, engine(), cadence, period, when)
+        click.echo(f"{cadence} {period.key}: {queue_digest(engine(), digest)}")
+        return
     digest = compose.stored_digest(config, engine(), cadence, period, when)
     stop = threading.Event()
     with stop_on_signals(stop), _progress() as progress:
@@ -72,11 +81,12 @@ def _dry_run(plan, cadence: str, key: str) -> None:
 
 def _summary(report) -> None:
     status = "complete" if report.complete else f"{report.pending} still owed (rerun to finish)"
+    processes = f" in {report.processes} processes" if report.processes > 1 else ""
     click.echo(
         f"{report.cadence} {report.period}: sent {report.sent}, failed {report.failed}, "
         f"skipped {report.skipped}, already sent {report.already_sent}, retried {report.retried}"
         f"{f', ambiguous {report.ambiguous} (no reply after the end of data)' if report.ambiguous else ''}; "
-        f"{report.elapsed:.1f}s, {report.rate:.0f} msg/s via {report.transport}; {status}"
+        f"{report.elapsed:.1f}s, {report.rate:.0f} msg/s via {report.transport}{processes}; {status}"
     )
     for email, reason in report.failures[:20]:
         click.echo(f"  failed: {email}: {reason}", err=True)

@@ -9,10 +9,12 @@ import click
 
 from digest.commands.common import cadence_option, engine, json_option, now, print_json
 
+STATUSES = ["pending", "active", "unsubscribed", "bounced", "complained"]
+
 
 @click.group()
 def subscribers() -> None:
-    """Manage subscribers: add, import, list, remove, export.
+    """Manage subscribers: add, import, list, show, remove, export.
 
     digest subscribers add ann@example.org --name "Ann" --cadence monthly
     """
@@ -58,7 +60,7 @@ def import_(file: Path) -> None:
 
 @subscribers.command(name="list")
 @cadence_option(default=None)
-@click.option("--status", type=click.Choice(["active", "unsubscribed", "bounced", "complained"]))
+@click.option("--status", type=click.Choice(STATUSES))
 @json_option
 def list_(cadence: str | None, status: str | None, as_json: bool) -> None:
     """List subscribers (all, or one cadence / status).
@@ -84,21 +86,47 @@ def list_(cadence: str | None, status: str | None, as_json: bool) -> None:
 @click.argument("email")
 @json_option
 def show(email: str, as_json: bool) -> None:
-    """One subscriber: status, cadence, and every bounce or complaint report about them.
+    """Show one subscriber: status, cadence, consent record (when, IP, user agent, source,
+    confirmed when) and history. The consent record stays after the subscriber leaves.
 
     digest subscribers show ann@example.org --json
     """
-    from digest.subscribers import show_subscriber
+    from digest.subscribers import subscriber_record
 
-    data = show_subscriber(engine(), email)
+    record = subscriber_record(engine(), email)
     if as_json:
-        print_json(data)
+        print_json(record)
         return
-    for key in ("email", "name", "status", "cadence", "bounce_count", "source", "created_at"):
-        click.echo(f"{key + ':':<14}{'' if data[key] is None else data[key]}")
-    click.echo(f"bounces:      {len(data['bounces'])} reports")
-    for report in data["bounces"]:
-        click.echo(f"  {report['received_at']:%Y-%m-%d %H:%M} {report['kind']:<10} {report['detail']}")
+    _print_record(record)
+
+
+def _print_record(record: dict) -> None:
+    def when(value) -> str:
+        return value.isoformat(timespec="seconds") if value else "-"
+
+    consent = record["consent"]
+    lines = [
+        ("email", record["email"]),
+        ("name", record["name"] or "-"),
+        (
+            "status",
+            record["status"] + (" (confirmation link pending)" if record["confirmation_pending"] else ""),
+        ),
+        ("cadence", record["cadence"]),
+        ("source", consent["source"] or "-"),
+        ("signed up", f"{when(consent['signed_up_at'])} from {consent['ip'] or '-'}"),
+        ("  browser", consent["user_agent"] or "-"),
+        ("confirmed", f"{when(consent['confirmed_at'])} from {consent['confirmed_ip'] or '-'}"),
+        ("  browser", consent["confirmed_user_agent"] or "-"),
+    ]
+    for label, value in lines:
+        click.echo(f"{label:<11} {value}")
+    for event in record["events"]:
+        click.echo(f"{'event':<11} {when(event['at'])} {event['event']} ({event['source'] or '-'})")
+    for report in record["bounces"]:
+        click.echo(
+            f"{'report':<11} {when(report['received_at'])} {report['kind']}: {report['detail'] or '-'}"
+        )
 
 
 @subscribers.command()
@@ -119,7 +147,7 @@ def remove(email: str) -> None:
     "--out", type=click.Path(dir_okay=False, path_type=Path), help="File to write (default stdout)."
 )
 @cadence_option(default=None)
-@click.option("--status", type=click.Choice(["active", "unsubscribed", "bounced", "complained"]))
+@click.option("--status", type=click.Choice(STATUSES))
 def export(out: Path | None, cadence: str | None, status: str | None) -> None:
     """Export subscribers as CSV (email,name,cadence,status,created_at); re-importable.
 

@@ -18,7 +18,7 @@ from datetime import datetime
 import jinja2
 
 from digest.config import Settings
-from digest.models import UNSUBSCRIBE_MARK, Item, RenderedDigest
+from digest.models import MANAGE_MARK, UNSUBSCRIBE_MARK, Item, RenderedDigest
 from digest.periods import Period
 from digest.render.context import DigestContext, build_context, without_mark
 from digest.render.html import compile_mjml, inline_css
@@ -42,9 +42,10 @@ def render_digest(settings: Settings, period: Period, items: Sequence[Item], now
     """`items` newest first, already in `period`. Pure: no database, no clock, no network."""
     env = environment(settings.templates_dir)
     placeholder = f"https://digest.invalid/u-{secrets.token_hex(12)}"
+    manage_placeholder = f"https://digest.invalid/m-{secrets.token_hex(12)}"
     limit = min(settings.item_limit, len(items))
     while True:
-        context = build_context(settings, period, items, placeholder, limit)
+        context = build_context(settings, period, items, placeholder, limit, manage_placeholder)
         parts = render_parts(env, context)
         size = encoded_size(parts.html)
         if size <= HTML_BUDGET or limit <= 1:
@@ -55,10 +56,10 @@ def render_digest(settings: Settings, period: Period, items: Sequence[Item], now
         period=period.key,
         subject=context.subject,
         preheader=context.preheader,
-        html=_personal(parts.html, placeholder),
-        text=_personal(parts.text, placeholder),
+        html=_personal(parts.html, placeholder, manage_placeholder),
+        text=_personal(parts.text, placeholder, manage_placeholder),
         item_count=context.item_count,
-        mjml=_personal(parts.mjml, placeholder),
+        mjml=_personal(parts.mjml, placeholder, manage_placeholder),
     )
 
 
@@ -74,6 +75,8 @@ def encoded_size(html: str) -> int:
     return len(binascii.b2a_qp(html.encode()))
 
 
-def _personal(document: str, placeholder: str) -> str:
-    """Only our own placeholder becomes the marker; any copy content smuggled through is removed."""
-    return without_mark(document).replace(placeholder, UNSUBSCRIBE_MARK)
+def _personal(document: str, placeholder: str, manage_placeholder: str) -> str:
+    """Only our own placeholders become the markers; any copy content smuggled through is removed."""
+    return (
+        without_mark(document).replace(placeholder, UNSUBSCRIBE_MARK).replace(manage_placeholder, MANAGE_MARK)
+    )

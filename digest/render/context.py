@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from markupsafe import Markup
 
 from digest.config import Settings
-from digest.models import UNSUBSCRIBE_MARK, Item
+from digest.models import PERSONAL_MARKS, Item
 from digest.periods import Period, describe
 from digest.render.colors import theme
 from digest.text import clean_text, html_to_text, safe_url, sanitize_html, single_line
@@ -69,6 +69,7 @@ class DigestContext:
     more_count: int
     archive_url: str
     unsubscribe_url: str
+    manage_url: str
     footer_text: str
     postal_address: str | None
     logo_url: str | None
@@ -81,9 +82,10 @@ class DigestContext:
 
 
 def without_mark(text: str) -> str:
-    """Content must never forge the personal-link marker; removal can expose a new copy, so loop."""
-    while UNSUBSCRIBE_MARK in text:
-        text = text.replace(UNSUBSCRIBE_MARK, "")
+    """Content must never forge a personal-link marker; removal can expose a new copy, so loop."""
+    while any(mark in text for mark in PERSONAL_MARKS):
+        for mark in PERSONAL_MARKS:
+            text = text.replace(mark, "")
     return text
 
 
@@ -97,6 +99,7 @@ def build_context(
     items: Sequence[Item],
     unsubscribe_placeholder: str,
     limit: int | None = None,
+    manage_placeholder: str = "",
 ) -> DigestContext:
     """`items` newest first; the first `limit` (default settings.item_limit) are shown."""
     limit = settings.item_limit if limit is None else limit
@@ -118,6 +121,7 @@ def build_context(
         more_count=len(items) - len(shown),
         archive_url=archive_url(settings.base_url, period.cadence, period.key),
         unsubscribe_url=unsubscribe_placeholder,
+        manage_url=manage_placeholder or unsubscribe_placeholder,
         footer_text=single_line(settings.footer_text) or _default_footer(settings, period.cadence),
         postal_address=single_line(settings.postal_address) or None,
         logo_url=settings.logo_url,

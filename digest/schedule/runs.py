@@ -13,14 +13,14 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from digest.clock import Clock, utc_now
 from digest.config import Settings
 from digest.cron import make_trigger
 from digest.errors import DigestError, EmptyPeriodError
 from digest.periods import CADENCES, Period, last_complete, parse_period
-from digest.schedule import state
+from digest.schedule import lock, state
 from digest.schedule.policy import grace_of, plan
 from digest.store.digests import list_digests
 
@@ -35,17 +35,30 @@ class Context:
     engine: Engine
     stop_event: threading.Event
     second: str = "0"
+    lead: lock.Leadership | None = None  # None: no leadership to check (a lone run, a test)
+    lost: bool = False  # another scheduler took over: this one stops
     locks: dict[str, threading.Lock] = field(default_factory=lambda: {c: threading.Lock() for c in CADENCES})
     clock: Clock = utc_now
 
     def trigger(self, cadence: str):
         return make_trigger(self.settings.cron_for(cadence), self.settings.timezone, self.second)
 
+    def fence(self, connection: Connection) -> None:
+        """Raises lock.LeadershipLost inside `connection`'s transaction once another leads."""
+        if self.lead is not None:
+            lock.fence(connection, self.lead)
+
+    def check_leadership(self) -> None:
+        with self.engine.begin() as connection:
+            self.fence(connection)
+
 
 def tick(ctx: Context, cadence: str, now: datetime, on_start: bool = False) -> state.Outcome | None:
     """Run whatever the policy says is due for `cadence` at `now` (nothing, or one fire time).
-    `on_start`: called by a starting scheduler, so a due run is one missed while it was down."""
+    `on_start`: called by a starting scheduler, so a due run is one missed while it was down.
+    Raises lock.LeadershipLost when another scheduler has taken over: nothing is done then."""
     with ctx.locks[cadence]:
+        ctx.check_leadership()
         row, _ = state.ensure(ctx.engine, cadence, now)
         decision = plan(ctx.trigger(cadence), row.handled_until, now, grace_of(ctx.settings.catchup_hours))
         if decision.skipped_since is not None:
@@ -53,7 +66,7 @@ def tick(ctx: Context, cadence: str, now: datetime, on_start: bool = False) -> s
         if decision.run is None:
             if decision.skipped_since is not None:
                 outcome = state.Outcome("skipped", _skipped_detail(ctx, decision.skipped_since), None, now)
-                state.record(ctx.engine, cadence, outcome, decision.handled_until)
+                state.record(ctx.engine, cadence, outcome, decision.handled_until, ctx.fence)
                 return outcome
             return None
         if decision.coalesced:
@@ -66,7 +79,7 @@ def tick(ctx: Context, cadence: str, now: datetime, on_start: bool = False) -> s
         finish_unfinished(ctx, cadence)
         outcome = run_fire_time(ctx, cadence, decision.run, now if on_start else None)
         final = outcome.kind != "error"  # an error before anything was stored is tried again
-        state.record(ctx.engine, cadence, outcome, decision.handled_until if final else None)
+        state.record(ctx.engine, cadence, outcome, decision.handled_until if final else None, ctx.fence)
         return outcome
 
 
@@ -107,12 +120,22 @@ def send(ctx: Context, cadence: str, period: Period, fire_time: datetime | None,
 
     started_at, started = ctx.clock(), time.monotonic()
     label = f"{cadence} {period.key} ({why})"
+    if ctx.settings.scheduler_queue:
+        return _queue(ctx, cadence, period, fire_time, label)
     try:
         ctx.settings.require("from_addr", "secret_key", purpose="digest send")
         digest = stored_digest(ctx.settings, ctx.engine, cadence, period, started_at)
         report = send_period(
-            ctx.settings, ctx.engine, digest, started_at, stop_event=ctx.stop_event, clock=ctx.clock
+            ctx.settings,
+            ctx.engine,
+            digest,
+            started_at,
+            stop_event=ctx.stop_event,
+            clock=ctx.clock,
+            fence=lock.Fence(ctx.lead) if ctx.lead else None,
         )
+    except lock.LeadershipLost:
+        raise
     except EmptyPeriodError as exc:
         log.info("%s: %s: skipped", label, exc)
         return state.Outcome("empty", f"{period.key}: {exc}", fire_time, started_at, _since(started))
@@ -134,6 +157,28 @@ def send(ctx: Context, cadence: str, period: Period, fire_time: datetime | None,
     kind = "sent" if report.complete else ("stopped" if ctx.stop_event.is_set() else "partial")
     log.info("%s: %s in %.1f s%s", label, _counts(report), duration, _status(report, kind))
     return state.Outcome(kind, f"{period.key}: {_counts(report)}", fire_time, started_at, duration)
+
+
+def _queue(
+    ctx: Context, cadence: str, period: Period, fire_time: datetime | None, label: str
+) -> state.Outcome:
+    """DIGEST_SCHEDULER_QUEUE: the run becomes queued batches for `digest worker` processes."""
+    from digest.compose import stored_digest
+    from digest.send.queue import queue_digest, require_postgresql
+
+    started_at, started = ctx.clock(), time.monotonic()
+    try:
+        require_postgresql(ctx.engine, "DIGEST_SCHEDULER_QUEUE")
+        ctx.settings.require("from_addr", "secret_key", purpose="digest send")
+        line = queue_digest(ctx.engine, stored_digest(ctx.settings, ctx.engine, cadence, period, started_at))
+    except EmptyPeriodError as exc:
+        log.info("%s: %s: skipped", label, exc)
+        return state.Outcome("empty", f"{period.key}: {exc}", fire_time, started_at, _since(started))
+    except DigestError as exc:
+        log.error("%s: not queued: %s", label, exc)
+        return state.Outcome("error", f"{period.key}: {exc}", fire_time, started_at, _since(started))
+    log.info("%s: %s", label, line)
+    return state.Outcome("queued", f"{period.key}: {line}", fire_time, started_at, _since(started))
 
 
 def _counts(report) -> str:

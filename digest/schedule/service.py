@@ -1,10 +1,15 @@
 """`digest scheduler run`: the stages of a scheduler process, in order.
 
-1. take the database's scheduler lock (a second scheduler refuses to start);
+1. lead: take the database's scheduler lease. On SQLite a second scheduler refuses to start; on
+   PostgreSQL it stands by, polling the lease, and takes over when the leader is dead (lock.py);
 2. finish unfinished deliveries (APScheduler has already moved a crashed run's next run time);
 3. catch up: each cadence runs what the policy says is due (digest/schedule/policy.py);
-4. hand the future to APScheduler: one cron job per cadence in a persistent job store;
+4. hand the future to APScheduler: one cron job per cadence in a persistent job store, and a
+   quarter-hourly clean-up of sign-ups never confirmed within DIGEST_CONFIRM_HOURS;
 5. on stop: no new work, in-flight SMTP transactions finish (bounded wait), the lock is released.
+
+A leader that finds the lease taken (it stalled past DIGEST_FAILOVER_SECONDS) stops at once; its
+actions were fenced meanwhile, and its supervisor restarts it as a standby.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import Engine
+from sqlalchemy.exc import OperationalError
 
 from digest.clock import utc_now
 from digest.config import Settings
@@ -29,6 +35,8 @@ from digest.schedule.runs import Context, finish_unfinished, tick
 
 log = logging.getLogger("digest.scheduler")
 JOBSTORE_TABLE = "apscheduler_jobs"
+PURGE_JOB = "digest-purge-unconfirmed"
+PURGE_MINUTES = 15
 
 # APScheduler's persisted jobs name their function by reference (`digest.schedule.service:fire`),
 # so the function finds the running process's context here. One scheduler per process.
@@ -44,35 +52,95 @@ def fire(cadence: str) -> None:
     ctx = _context
     if ctx is None or ctx.stop_event.is_set():
         return
-    tick(ctx, cadence, ctx.clock())
+    try:
+        tick(ctx, cadence, ctx.clock())
+    except lock.LeadershipLost as exc:
+        _lost(ctx, exc)
+
+
+def _lost(ctx: Context, exc: lock.LeadershipLost) -> None:
+    log.error("%s: not acting; stopping", exc)
+    ctx.lost = True
+    ctx.stop_event.set()
+
+
+def purge() -> None:
+    """What APScheduler calls every PURGE_MINUTES: delete expired unconfirmed sign-ups."""
+    ctx = _context
+    if ctx is None or ctx.stop_event.is_set():
+        return
+    from digest.signup import purge_unconfirmed
+
+    try:
+        deleted = purge_unconfirmed(ctx.engine, ctx.clock(), ctx.settings.confirm_hours)
+    except Exception as exc:  # the database may be briefly away: the next run tries again
+        log.warning("clean-up of unconfirmed sign-ups failed: %s", exc)
+        return
+    if deleted:
+        log.info("deleted %d sign-ups not confirmed within %g hours", deleted, ctx.settings.confirm_hours)
 
 
 def run_scheduler(settings: Settings, engine: Engine, stop_event: threading.Event, second: str = "0") -> None:
-    """Run until `stop_event` is set. Raises SchedulerRunning when another scheduler holds the
-    database, DigestError when the lock was lost or in-flight sends did not finish in time."""
+    """Run until `stop_event` is set. Raises SchedulerRunning when another scheduler holds a SQLite
+    database, DigestError when the lease was lost or in-flight sends did not finish in time."""
     global _context
-    owner = lock.new_owner()
-    stale = lock.acquire(engine, owner, utc_now())
-    if stale is not None:
-        log.warning("took over from a scheduler that is gone (%s)", stale.describe(utc_now()))
-    ctx = _context = Context(settings, engine, stop_event, second)
-    beat = _Heartbeat(engine, owner, stop_event)
+    timing = lock.Timing.of(settings.failover_seconds)
+    lead = _lead(engine, timing, stop_event)
+    if lead is None:
+        log.info("stopped while standing by")
+        return
+    ctx = _context = Context(settings, engine, stop_event, second, lead=lead)
+    beat = _Heartbeat(ctx, timing)
     beat.start()
     scheduler = None
     try:
-        log.info("scheduler started (pid %d, zone %s)", os.getpid(), settings.timezone.key)
-        scheduler = _start(ctx)
+        log.info(
+            "scheduler leading (pid %d, epoch %d, zone %s)", os.getpid(), lead.epoch, settings.timezone.key
+        )
+        scheduler = _start_leading(ctx)
         while not stop_event.wait(1.0):
             pass
         log.info("stopping: no new runs; waiting for sends in flight")
         _shutdown(scheduler, settings)
     finally:
         beat.stop()
-        lock.release(engine, owner)
+        lock.release(engine, lead)
         _context = None
-    if beat.lost:
-        raise DigestError("lost the scheduler lock to another scheduler (this one stalled); stopped")
+    if ctx.lost:
+        raise DigestError("lost the scheduler lease to another scheduler (this one stalled); stopped")
     log.info("scheduler stopped")
+
+
+def _lead(engine: Engine, timing: lock.Timing, stop_event: threading.Event) -> lock.Leadership | None:
+    """The lease, at once or after standing by (PostgreSQL only); None when stopped meanwhile."""
+    owner, standing_by = lock.new_owner(), False
+    while True:
+        try:
+            lead = lock.acquire(engine, owner, utc_now(), timing.stale_after)
+        except lock.SchedulerRunning as exc:
+            if engine.dialect.name != "postgresql":
+                raise
+            if not standing_by:
+                log.info("standing by: %s", str(exc).removesuffix("; stop it first"))
+                standing_by = True
+        except OperationalError as exc:  # the database may be briefly away: keep trying
+            log.warning("cannot reach the database: %s", exc.orig or exc)
+        else:
+            if lead.took_over_from is not None:
+                log.warning(
+                    "took over from a scheduler that is gone (%s)", lead.took_over_from.describe(utc_now())
+                )
+            return lead
+        if stop_event.wait(timing.poll.total_seconds()):
+            return None
+
+
+def _start_leading(ctx: Context) -> BackgroundScheduler | None:
+    try:
+        return _start(ctx)
+    except lock.LeadershipLost as exc:
+        _lost(ctx, exc)
+        return None
 
 
 def _start(ctx: Context) -> BackgroundScheduler | None:
@@ -87,9 +155,20 @@ def _start(ctx: Context) -> BackgroundScheduler | None:
             tick(ctx, cadence, utc_now(), on_start=True)
     if ctx.stop_event.is_set():
         return None
+    purge()
     scheduler = _make_scheduler(ctx)
     for cadence in CADENCES:
         _add_job(scheduler, ctx, cadence, startup)
+    scheduler.add_job(
+        purge,
+        trigger="interval",
+        minutes=PURGE_MINUTES,
+        id=PURGE_JOB,
+        name="delete unconfirmed sign-ups",
+        replace_existing=True,
+        coalesce=True,
+        max_instances=1,
+    )
     scheduler.start()
     for cadence in CADENCES:
         job = scheduler.get_job(job_id(cadence))
@@ -106,7 +185,7 @@ def _start(ctx: Context) -> BackgroundScheduler | None:
 def _make_scheduler(ctx: Context) -> BackgroundScheduler:
     return BackgroundScheduler(
         jobstores={"default": SQLAlchemyJobStore(engine=ctx.engine, tablename=JOBSTORE_TABLE)},
-        executors={"default": ThreadPoolExecutor(max_workers=len(CADENCES))},
+        executors={"default": ThreadPoolExecutor(max_workers=len(CADENCES) + 1)},
         timezone=ctx.settings.timezone,
     )
 
@@ -148,12 +227,11 @@ def _shutdown(scheduler: BackgroundScheduler | None, settings: Settings) -> None
 
 
 class _Heartbeat:
-    """Keeps the lock fresh from its own thread, so a long catch-up does not look like a dead process."""
+    """Keeps the lease fresh from its own thread, so a long catch-up does not look like a dead process."""
 
-    def __init__(self, engine: Engine, owner: str, stop_event: threading.Event):
-        self.engine, self.owner, self.stop_event = engine, owner, stop_event
+    def __init__(self, ctx: Context, timing: lock.Timing):
+        self.ctx, self.timing = ctx, timing
         self.done = threading.Event()
-        self.lost = False
         self.thread = threading.Thread(target=self._run, name="digest-heartbeat", daemon=True)
 
     def start(self) -> None:
@@ -164,14 +242,12 @@ class _Heartbeat:
         self.thread.join(5)
 
     def _run(self) -> None:
-        while not self.done.wait(lock.HEARTBEAT.total_seconds()):
+        while not self.done.wait(self.timing.heartbeat.total_seconds()):
             try:
-                mine = lock.heartbeat(self.engine, self.owner, utc_now())
+                mine = lock.heartbeat(self.ctx.engine, self.ctx.lead, utc_now())
             except Exception as exc:  # the database may be briefly away: keep trying
                 log.warning("heartbeat failed: %s", exc)
                 continue
             if not mine:
-                log.error("another scheduler took over this database: stopping")
-                self.lost = True
-                self.stop_event.set()
+                _lost(self.ctx, lock.LeadershipLost("another scheduler took over this database"))
                 return

@@ -7,10 +7,11 @@ crash is still owed at the next start.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Engine, Row, insert, select, update
+from sqlalchemy import Connection, Engine, Row, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from digest.store.schema import scheduler_jobs
@@ -47,8 +48,15 @@ def ensure(engine: Engine, cadence: str, now: datetime) -> tuple[Row, bool]:
     return get(engine, cadence), True
 
 
-def record(engine: Engine, cadence: str, outcome: Outcome, handled_until: datetime | None) -> None:
-    """Save the last outcome; move handled_until forward only when given (never backward)."""
+def record(
+    engine: Engine,
+    cadence: str,
+    outcome: Outcome,
+    handled_until: datetime | None,
+    fence: Callable[[Connection], None] | None = None,
+) -> None:
+    """Save the last outcome; move handled_until forward only when given (never backward).
+    `fence` runs first in the same transaction (a scheduler's leadership check)."""
     values = dict(
         last_fire_time=outcome.fire_time,
         last_run_at=outcome.run_at,
@@ -57,6 +65,8 @@ def record(engine: Engine, cadence: str, outcome: Outcome, handled_until: dateti
         last_duration=outcome.duration,
     )
     with engine.begin() as connection:
+        if fence is not None:
+            fence(connection)
         connection.execute(update(scheduler_jobs).where(scheduler_jobs.c.cadence == cadence).values(**values))
         if handled_until is not None:
             connection.execute(

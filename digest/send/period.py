@@ -24,6 +24,7 @@ from digest.clock import Clock, utc_now
 from digest.config import Settings
 from digest.mail import Letters
 from digest.models import StoredDigest
+from digest.send.processes import Share, run_shared, shares
 from digest.send.report import RunStats, SendAborted, SendReport
 from digest.send.runner import Pace, Runner
 from digest.store import deliveries
@@ -41,33 +42,43 @@ def send_period(
     stop_event: threading.Event | None = None,
     progress: Callable[[int, int], None] | None = None,
     clock: Clock = utc_now,
+    fence: Callable | None = None,
 ) -> SendReport:
     """Send `digest` to every active subscriber of its cadence who is still owed it.
 
     Safe to call again (only those still owed get it) and concurrently (rows are claimed in the
-    database). Raises SendAborted when the server keeps failing; the rest stays pending."""
+    database). Raises SendAborted when the server keeps failing; the rest stays pending. Splits
+    into DIGEST_SEND_PROCESSES processes (processes.py) unless a transport is handed in. `fence`
+    runs in each claim's transaction and raises to stop (a scheduler's leadership; picklable)."""
     settings.require("from_addr", "secret_key", purpose="digest send")
     started = time.monotonic()
     rendered = digest.rendered
+    own_transport = transport is None  # one handed in (tests) cannot cross processes
     transport = transport or open_transport(settings)
     report = SendReport(rendered.cadence, rendered.period, rendered.subject, describe_transport(transport))
     if digest.status == "sent":
         _finish(engine, digest.id, report, None, started, clock)
         return report
     deliveries.queue_deliveries(engine, digest.id, rendered.cadence)
+    sizes = shares(
+        settings.send_concurrency, settings.send_processes if own_transport else 1, _owed(engine, digest.id)
+    )
+    stop_event = stop_event or threading.Event()
     runner = Runner(
-        StoredDeliveryLog(engine, digest.id),
+        StoredDeliveryLog(engine, digest.id, fence=fence),
         transport,
         letters := Letters(settings, rendered, now, signing_process=(os.cpu_count() or 1) > 1),
-        Pace(settings.send_concurrency, settings.send_rate, settings.bounce_limit),
+        _pace(settings, sizes, 0),
         stop_event=stop_event,
-        progress=_progress(engine, digest.id, progress),
+        progress=_progress(engine, digest.id, progress, sizes),
         clock=clock,
     )
+    report.processes = len(sizes)
+    helpers = [Share(settings, digest, now, n, sizes, fence) for n in range(1, len(sizes))]
     try:
-        stats = runner.run()
+        stats = run_shared(runner.run, send_share, helpers, stop_event)
     except SendAborted as exc:
-        _finish(engine, digest.id, report, runner.stats, started, clock)
+        _finish(engine, digest.id, report, getattr(exc, "stats", runner.stats), started, clock)
         exc.report = report
         raise
     finally:
@@ -76,13 +87,43 @@ def send_period(
     return report
 
 
-def _progress(engine: Engine, digest_id: int, progress: Callable[[int, int], None] | None):
-    """The runner counts messages done; the caller's bar wants (done, owed at the start)."""
-    if progress is None:
-        return None
+def send_share(share: Share, stop_event: threading.Event) -> RunStats:
+    """A helper process's part of a send (processes.py): its own engine, transport and letters."""
+    from digest.store import open_engine
+
+    settings = share.settings
+    engine = open_engine(settings.database_url, upgrade=False)
+    try:
+        runner = Runner(
+            StoredDeliveryLog(engine, share.digest.id, fence=share.fence),
+            open_transport(settings),
+            Letters(settings, share.digest.rendered, share.now),
+            _pace(settings, share.sizes, share.index),
+            stop_event=stop_event,
+        )
+        return runner.run()
+    finally:
+        engine.dispose()
+
+
+def _pace(settings: Settings, sizes: list[int], index: int) -> Pace:
+    """Process `index`'s connections, and its part of DIGEST_SEND_RATE (the send's rate is the sum)."""
+    rate = settings.send_rate * sizes[index] / sum(sizes)
+    return Pace(sizes[index], rate, settings.bounce_limit)
+
+
+def _owed(engine: Engine, digest_id: int) -> int:
     with engine.connect() as connection:
         counts = deliveries.counts(connection, digest_id)
-    owed = counts.get("pending", 0) + counts.get("sending", 0)
+    return counts.get("pending", 0) + counts.get("sending", 0)
+
+
+def _progress(engine: Engine, digest_id: int, progress: Callable[[int, int], None] | None, sizes: list[int]):
+    """The runner counts messages done; the caller's bar wants (done, owed at the start). Helper
+    processes do not report: the bar counts this process's share."""
+    if progress is None:
+        return None
+    owed = _owed(engine, digest_id) * sizes[0] // sum(sizes)
     done = [0]
 
     def tick(n: int) -> None:

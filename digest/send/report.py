@@ -32,6 +32,7 @@ class SendReport:
     pending: int = 0  # still owed after this run (a rerun sends them)
     skipped: int = 0  # subscribers who left before their turn (total for the digest)
     already_sent: int = 0  # sent by earlier runs
+    processes: int = 1  # processes that shared this run (DIGEST_SEND_PROCESSES)
     complete: bool = False
     elapsed: float = 0.0
     failures: list[tuple[str, str]] = field(default_factory=list)

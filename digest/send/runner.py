@@ -74,11 +74,12 @@ class Runner:
         stop_event: threading.Event | None = None,
         progress: Callable[[int], None] | None = None,
         clock: Clock = utc_now,
+        limiter: RateLimiter | None = None,
     ):
         self.log, self.transport, self.letters, self.clock = log, transport, letters, clock
         concurrency, rate = pace.concurrency, pace.rate
         self.concurrency, self.bounce_limit = concurrency, pace.bounce_limit
-        self.limiter = RateLimiter(rate)
+        self.limiter = limiter or RateLimiter(rate)  # a queue worker's is the fleet's (send/fleet.py)
         self.batch = claim_size(concurrency, rate)
         self.stop_event = stop_event or threading.Event()
         self.progress = progress or (lambda n: None)

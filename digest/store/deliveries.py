@@ -9,10 +9,10 @@ re-checked after any wait.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 
-from sqlalchemy import Connection, Engine, Row, and_, bindparam, exists, func, insert, select, update
+from sqlalchemy import Connection, Engine, Row, and_, bindparam, exists, func, insert, select, true, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from digest.models import Claimed, OtherClaim
@@ -70,11 +70,20 @@ def skip_departed(connection: Connection, digest_id: int, now: datetime) -> int:
     return result.rowcount
 
 
-def claim(connection: Connection, digest_id: int, run_id: str, limit: int, now: datetime) -> list[Claimed]:
+Scope = tuple[int, int]  # a queued batch: delivery ids first..last (inclusive) of one digest
+
+
+def _in(scope: Scope | None):
+    return true() if scope is None else deliveries.c.id.between(*scope)
+
+
+def claim(
+    connection: Connection, digest_id: int, run_id: str, limit: int, now: datetime, scope: Scope | None = None
+) -> list[Claimed]:
     """Take up to `limit` pending rows for this run; rows another run holds are never returned."""
     candidates = (
         select(deliveries.c.id)
-        .where(deliveries.c.digest_id == digest_id, deliveries.c.state == "pending")
+        .where(deliveries.c.digest_id == digest_id, deliveries.c.state == "pending", _in(scope))
         .order_by(deliveries.c.id)
         .limit(limit)
     )
@@ -200,8 +209,10 @@ def release(connection: Connection, ids: Iterable[int], run_id: str) -> int:
     return result.rowcount
 
 
-def claims_of_others(connection: Connection, digest_id: int, run_id: str) -> list[OtherClaim]:
-    """Every other run holding rows of this digest, with its oldest claim."""
+def claims_of_others(
+    connection: Connection, digest_id: int, run_id: str, scope: Scope | None = None
+) -> list[OtherClaim]:
+    """Every other run holding rows of this digest (within `scope`), with its oldest claim."""
     query = (
         select(
             deliveries.c.claimed_by,
@@ -211,13 +222,16 @@ def claims_of_others(connection: Connection, digest_id: int, run_id: str) -> lis
             deliveries.c.digest_id == digest_id,
             deliveries.c.state == "sending",
             deliveries.c.claimed_by != run_id,
+            _in(scope),
         )
         .group_by(deliveries.c.claimed_by)
     )
     return [OtherClaim(*row) for row in connection.execute(query)]
 
 
-def release_claims_of(connection: Connection, digest_id: int, claimers: Sequence[str | None]) -> int:
+def release_claims_of(
+    connection: Connection, digest_id: int, claimers: Sequence[str | None], scope: Scope | None = None
+) -> int:
     """Stale or dead runs' rows go back to pending: they were claimed and never confirmed."""
     if not claimers:
         return 0
@@ -226,10 +240,44 @@ def release_claims_of(connection: Connection, digest_id: int, claimers: Sequence
         condition = condition | deliveries.c.claimed_by.is_(None)
     result = connection.execute(
         update(deliveries)
-        .where(deliveries.c.digest_id == digest_id, deliveries.c.state == "sending", condition)
+        .where(deliveries.c.digest_id == digest_id, deliveries.c.state == "sending", condition, _in(scope))
         .values(state="pending", claimed_by=None, claimed_at=None)
     )
     return result.rowcount
+
+
+def release_claimed_before(connection: Connection, digest_id: int, scope: Scope, before: datetime) -> int:
+    """A queued batch taken over from a worker whose heartbeat stopped: that worker's claims in the
+    batch (all made before `before`) go back to pending; what it recorded as sent stays sent."""
+    result = connection.execute(
+        update(deliveries)
+        .where(
+            deliveries.c.digest_id == digest_id,
+            deliveries.c.state == "sending",
+            deliveries.c.claimed_at < before,
+            _in(scope),
+        )
+        .values(state="pending", claimed_by=None, claimed_at=None)
+    )
+    return result.rowcount
+
+
+def batches(connection: Connection, digest_id: int, size: int) -> Iterator[Scope]:
+    """The digest's owed rows (pending or sending) as id ranges of at most `size` rows each."""
+    query = (
+        select(deliveries.c.id)
+        .where(deliveries.c.digest_id == digest_id, deliveries.c.state.in_(("pending", "sending")))
+        .order_by(deliveries.c.id)
+    )
+    ids = connection.execution_options(yield_per=10_000).execute(query).scalars()
+    chunk: list[int] = []
+    for row_id in ids:
+        chunk.append(row_id)
+        if len(chunk) == size:
+            yield chunk[0], chunk[-1]
+            chunk = []
+    if chunk:
+        yield chunk[0], chunk[-1]
 
 
 def counts(connection: Connection, digest_id: int) -> dict[str, int]:

@@ -6,7 +6,7 @@ inside a step, every call below works in that transaction. The queries are in de
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 
@@ -18,8 +18,18 @@ from digest.store import subscribers as subscriber_store
 
 
 class StoredDeliveryLog:
-    def __init__(self, engine: Engine, digest_id: int) -> None:
-        self.engine, self.digest_id = engine, digest_id
+    """`scope`: a queued batch's rows only (send/queue.py). `fence`: called in each claim's
+    transaction before anything is claimed; it raises to stop the run (a scheduler that lost its
+    leadership, schedule/lock.py)."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        digest_id: int,
+        scope: rows.Scope | None = None,
+        fence: Callable[[Connection], None] | None = None,
+    ) -> None:
+        self.engine, self.digest_id, self.scope, self.fence = engine, digest_id, scope, fence
         self._db: Connection | None = None
 
     @contextmanager
@@ -43,13 +53,15 @@ class StoredDeliveryLog:
         return rows.skip_departed(self._connection, self.digest_id, now)
 
     def claim(self, owner: str, limit: int, now: datetime) -> list[Claimed]:
-        return rows.claim(self._connection, self.digest_id, owner, limit, now)
+        if self.fence is not None:
+            self.fence(self._connection)
+        return rows.claim(self._connection, self.digest_id, owner, limit, now, self.scope)
 
     def claims_of_others(self, owner: str) -> list[OtherClaim]:
-        return rows.claims_of_others(self._connection, self.digest_id, owner)
+        return rows.claims_of_others(self._connection, self.digest_id, owner, self.scope)
 
     def release_claims_of(self, owners: Sequence[str | None]) -> int:
-        return rows.release_claims_of(self._connection, self.digest_id, owners)
+        return rows.release_claims_of(self._connection, self.digest_id, owners, self.scope)
 
     def mark_sent(self, sent: Sequence[tuple[int, str]], now: datetime) -> None:
         rows.mark_sent_many(self._connection, sent, now)

@@ -17,6 +17,10 @@ def get_digest(connection: Connection, cadence: str, period: str) -> Row | None:
     return connection.execute(query).first()
 
 
+def get_digest_by_id(connection: Connection, digest_id: int) -> Row | None:
+    return connection.execute(select(digests).where(digests.c.id == digest_id)).first()
+
+
 def save_digest(connection: Connection, rendered: RenderedDigest, now: datetime) -> int:
     """Store a digest once; a second save of the same period keeps the first (what was sent stays)."""
     existing = get_digest(connection, rendered.cadence, rendered.period)

@@ -93,6 +93,22 @@ subscribers = Table(
     Index("ix_subscribers_cadence_status", "cadence", "status"),
 )
 
+# The consent record (when, from where, how the address was given; when and from where it was
+# confirmed) and the pending confirmation (one-time nonce, when its mail went). Kept when the
+# subscriber leaves: it is the proof of consent for the mail they did get.
+CONSENT_COLUMNS = (
+    ("consent_at", UTCDateTime),
+    ("consent_ip", String(64)),
+    ("consent_user_agent", Text),
+    ("confirmed_at", UTCDateTime),
+    ("confirm_ip", String(64)),
+    ("confirm_user_agent", Text),
+    ("confirm_nonce", String(64)),
+    ("confirm_sent_at", UTCDateTime),
+)
+for _name, _type in CONSENT_COLUMNS:
+    subscribers.append_column(Column(_name, _type))
+
 digests = Table(
     "digests",
     metadata,
@@ -151,6 +167,8 @@ scheduler_lock = Table(
     Column("owner", String(128), nullable=False),
     Column("started_at", UTCDateTime, nullable=False),
     Column("heartbeat_at", UTCDateTime, nullable=False),
+    # The fencing token: +1 at every change of leader; a leader's actions check it in their transaction.
+    Column("epoch", Integer, nullable=False, server_default="1"),
 )
 
 scheduler_jobs = Table(
@@ -169,6 +187,57 @@ scheduler_jobs = Table(
 
 def _scheduler_v3(connection) -> None:
     metadata.create_all(connection, tables=[scheduler_lock, scheduler_jobs])
+
+
+# What happened to the list, one row per event, for the organizer's view and the consent history.
+# No foreign key: when an unconfirmed sign-up is deleted its events stay, anonymised, so the
+# weekly counts do not change after the fact.
+subscriber_events = Table(
+    "subscriber_events",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("subscriber_id", Integer),
+    Column("kind", String(24), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("source", Text),
+    Column("ip", String(64)),
+    Column("user_agent", Text),
+    Column("detail", Text),
+    Index("ix_subscriber_events_at", "at"),
+    Index("ix_subscriber_events_subscriber", "subscriber_id"),
+)
+
+
+def _signup_consent_events_v4(connection) -> None:
+    """Sign-ups from the web: consent columns on subscribers, and the events table."""
+    present = {c["name"] for c in inspect(connection).get_columns("subscribers")}
+    for name, kind in CONSENT_COLUMNS:
+        if name not in present:  # created by v1 from the current table definition otherwise
+            type_sql = kind.compile(dialect=connection.dialect)
+            connection.execute(text(f"ALTER TABLE subscribers ADD COLUMN {name} {type_sql}"))
+    connection.execute(text("UPDATE subscribers SET consent_at = created_at WHERE consent_at IS NULL"))
+    metadata.create_all(connection, tables=[subscriber_events])
+
+
+def _scheduler_lock_epoch(connection) -> None:
+    """Standby schedulers: the lock row gets its fencing token (v3 stores that predate it)."""
+    columns = {c["name"] for c in inspect(connection).get_columns("scheduler_lock")}
+    if "epoch" not in columns:
+        connection.execute(text("ALTER TABLE scheduler_lock ADD COLUMN epoch INTEGER NOT NULL DEFAULT 1"))
+
+
+# Queue workers (digest/send/fleet.py): one row holds the fleet-wide DIGEST_SEND_RATE schedule.
+send_rate = Table(
+    "send_rate",
+    metadata,
+    Column("name", String(32), primary_key=True),
+    Column("next_at", Float, nullable=False),  # Unix time of the fleet's next free sending slot
+)
+
+
+def _fleet_send_rate(connection) -> None:
+    metadata.create_all(connection, tables=[send_rate])
+    connection.execute(send_rate.insert().values(name="fleet", next_at=0.0))
 
 
 # Bounce and complaint reports (digest/bounces/): each raw report kept, size-capped, with what it
@@ -207,4 +276,13 @@ def add_delivery_ambiguous(connection) -> None:
 
 
 # Append only: each entry upgrades an existing database by one version, in one transaction.
-MIGRATIONS = [_create_v1, _subscriber_email_key_v2, _scheduler_v3, add_bounce_reports, add_delivery_ambiguous]
+MIGRATIONS = [
+    _create_v1,
+    _subscriber_email_key_v2,
+    _scheduler_v3,
+    _signup_consent_events_v4,
+    _scheduler_lock_epoch,
+    _fleet_send_rate,
+    add_bounce_reports,
+    add_delivery_ambiguous,
+]

@@ -6,11 +6,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import datetime
 
-from sqlalchemy import Connection, Row, func, insert, select, update
+from sqlalchemy import Connection, Row, delete, func, insert, select, update
 
+from digest.store import events
 from digest.store.schema import subscribers
 
-STATUSES = ("active", "unsubscribed", "bounced", "complained")
+STATUSES = ("pending", "active", "unsubscribed", "bounced", "complained")
 
 
 def get_by_id(connection: Connection, subscriber_id: int) -> Row | None:
@@ -23,19 +24,29 @@ def get_by_email(connection: Connection, email: str) -> Row | None:
 
 
 def insert_subscriber(
-    connection: Connection, email: str, name: str | None, cadence: str, source: str, now: datetime
+    connection: Connection,
+    email: str,
+    name: str | None,
+    cadence: str,
+    source: str,
+    now: datetime,
+    status: str = "active",
+    **consent,
 ) -> int:
+    """`consent`: the consent columns known at insert (consent_ip, consent_user_agent, ...)."""
     result = connection.execute(
         insert(subscribers).values(
             email=email,
             email_key=email.lower(),
             name=name,
             cadence=cadence,
-            status="active",
+            status=status,
             source=source,
             bounce_count=0,
             created_at=now,
             updated_at=now,
+            consent_at=now,
+            **consent,
         )
     )
     return result.inserted_primary_key[0]
@@ -103,4 +114,26 @@ def record_bounce(connection: Connection, subscriber_id: int, limit: int, now: d
         )
         .values(status="bounced", updated_at=now)
     )
+    if result.rowcount == 1:
+        events.record(connection, subscriber_id, "bounced", now, source="send")
     return result.rowcount == 1
+
+
+def expired_pending(connection: Connection, sent_before: datetime) -> list[Row]:
+    """Sign-ups still waiting whose last confirmation link has expired."""
+    query = select(subscribers.c.id, subscribers.c.confirmed_at).where(
+        subscribers.c.status == "pending",
+        func.coalesce(subscribers.c.confirm_sent_at, subscribers.c.consent_at) < sent_before,
+    )
+    return list(connection.execute(query))
+
+
+def delete_subscriber(connection: Connection, subscriber_id: int) -> None:
+    connection.execute(delete(subscribers).where(subscribers.c.id == subscriber_id))
+
+
+def count_by_status_and_cadence(connection: Connection) -> dict[tuple[str, str], int]:
+    query = select(subscribers.c.status, subscribers.c.cadence, func.count()).group_by(
+        subscribers.c.status, subscribers.c.cadence
+    )
+    return {(status, cadence): count for status, cadence, count in connection.execute(query)}

@@ -12,6 +12,7 @@ import logging
 import re
 import socket
 from collections.abc import Callable, Iterable
+from urllib.parse import parse_qsl
 
 import uvicorn
 from starlette.exceptions import HTTPException
@@ -46,6 +47,7 @@ STATUS_TEXT = {
     405: ("Method not allowed", "This address does not accept that kind of request."),
     413: ("Too large", "The request was too large."),
     500: ("Something went wrong", "The server had a problem. Please try again in a moment."),
+    503: ("Not available", "This page is not available right now."),
 }
 
 
@@ -81,6 +83,15 @@ class SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
+async def read_form(request: Request) -> dict[str, str]:
+    """Our forms are urlencoded; other bodies (an RFC 8058 multipart POST) simply carry no action."""
+    if request.headers.get("content-type", "").split(";")[0].strip() != "application/x-www-form-urlencoded":
+        await request.body()
+        return {}
+    body = await request.body()
+    return dict(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
+
+
 def plain_error_page(status: int, title: str, message: str) -> str:
     """A page that cannot fail: the last resort when even the error template breaks."""
     return (
@@ -103,7 +114,7 @@ def error_handlers(page: ErrorPage | None = None) -> dict:
 
     def respond(request: Request, status: int, detail: str | None = None) -> Response:
         title, message = STATUS_TEXT.get(status, ("Error", "The request failed."))
-        if detail and status < 500 and detail != _default_phrase(status):
+        if detail and (status < 500 or status == 503) and detail != _default_phrase(status):
             message = detail
         if page is not None:
             try:

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import logging
 import secrets
+from datetime import UTC, datetime
 from html import escape
 from pathlib import Path
 from urllib.parse import parse_qsl, urlencode
 
+from markupsafe import Markup
 from sqlalchemy.engine import make_url
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -121,6 +123,18 @@ def index(request: Request) -> Response:
         monthly=[row for row in rows if row.period.cadence == "monthly"],
         config=config_summary(settings),
     )
+
+
+def subscribers_page(request: Request) -> Response:
+    """The organizer's view of the list: who is on it, and what happened week by week."""
+    from digest.web.list_report import SERIES, load
+
+    settings = _settings_or_page(request)
+    if isinstance(settings, Response):
+        return settings
+    engine = request.app.state.preview.engine(settings)
+    report = load(engine, datetime.now(UTC), settings.timezone)
+    return _page(request, "subscribers.html", report=report, series=SERIES, chart=Markup(report.chart))
 
 
 def digest_page(request: Request) -> Response:
@@ -255,6 +269,7 @@ def allowed_hosts(host: str) -> list[str]:
 def create_app(host: str = "127.0.0.1", env_file: Path = Path(".env")) -> ASGIApp:
     routes = [
         Route("/", index),
+        Route("/subscribers", subscribers_page),
         Route("/digest/{cadence}/{period}", digest_page),
         Route("/digest/{cadence}/{period}/send", send_test, methods=["POST"]),
         Route("/raw/{cadence}/{period}", raw),

@@ -6,15 +6,14 @@ are the ones a subscriber gets; only the address and the unsubscribe token are m
 
 from __future__ import annotations
 
-import html as html_lib
 import re
 from dataclasses import dataclass
 from datetime import datetime
 from email import message_from_bytes, policy
 
 from digest.config import Settings
-from digest.mail import sample_message
-from digest.models import UNSUBSCRIBE_MARK, RenderedDigest
+from digest.mail import personal_bodies, sample_message
+from digest.models import RenderedDigest
 
 PERSONAL_HEADERS = ("To", "Message-ID", "List-Unsubscribe")
 
@@ -43,11 +42,12 @@ def build_sample(settings: Settings, rendered: RenderedDigest, now: datetime) ->
     """The message `digest build` writes to its .eml, so both show the same."""
     outgoing = sample_message(settings, rendered, now)
     url = outgoing.message.unsubscribe_url
+    text, page = personal_bodies(rendered, url)
     return Sample(
         rendered=rendered,
         unsubscribe_url=url,
-        html=rendered.html.replace(UNSUBSCRIBE_MARK, html_lib.escape(url, quote=True)),
-        text=rendered.text.replace(UNSUBSCRIBE_MARK, url),
+        html=page,
+        text=text,
         message=outgoing.data,
     )
 

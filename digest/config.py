@@ -7,228 +7,40 @@ same table (`digest config example`), so the docs cannot drift from the code.
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields, replace
-from email.headerregistry import Address
-from email.utils import parseaddr
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from dotenv import dotenv_values
 
+from digest.config_values import (
+    _boolean,
+    _choice,
+    _colour,
+    _cron,
+    _database_url,
+    _float_at_least,
+    _http_url,
+    _imap_url,
+    _int_at_least,
+    _old_secret_keys,
+    _one_line,
+    _optional,
+    _optional_address,
+    _optional_http_url,
+    _optional_mailbox,
+    _optional_path,
+    _path,
+    _port,
+    _processes,
+    _secret_key,
+    _timezone,
+    _yes_no,
+    dns_label,
+)
 from digest.errors import ConfigError
-from digest.text import refuse_controls
-
-
-def _one_line(value: str) -> str:
-    """For values that end up in mail headers: a line break there would start a new header."""
-    refuse_controls(value.strip())
-    if not value.strip():
-        raise ValueError("must not be empty")
-    return value.strip()
-
-
-def _optional(value: str) -> str | None:
-    return value.strip() or None
-
-
-def _at_least(kind: Callable[[str], Any], what: str, minimum: float) -> Callable[[str], Any]:
-    def parse(value: str) -> Any:
-        try:
-            number = kind(value.strip())
-        except ValueError:
-            raise ValueError(f"expected {what}, got {value!r}") from None
-        if number < minimum:
-            raise ValueError(f"must be at least {minimum}, got {number}")
-        return number
-
-    return parse
-
-
-def _int_at_least(minimum: int) -> Callable[[str], int]:
-    return _at_least(int, "a whole number", minimum)
-
-
-def _processes(value: str) -> int:
-    """Empty means one process per core."""
-    if not value.strip():
-        return max(1, os.cpu_count() or 1)
-    return _int_at_least(1)(value)
-
-
-def _yes_no(value: str) -> bool:
-    text = value.strip().lower()
-    if text in ("1", "true", "yes", "on"):
-        return True
-    if text in ("0", "false", "no", "off", ""):
-        return False
-    raise ValueError(f"expected true or false, got {value!r}")
-
-
-def _float_at_least(minimum: float) -> Callable[[str], float]:
-    return _at_least(float, "a number", minimum)
-
-
-def _port(value: str) -> int:
-    number = _int_at_least(1)(value)
-    if number > 65535:
-        raise ValueError(f"must be a port number (1-65535), got {number}")
-    return number
-
-
-def _timezone(value: str) -> ZoneInfo:
-    try:
-        return ZoneInfo(value.strip())
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(f"unknown IANA time zone {value!r}") from None
-
-
-def _choice(*choices: str) -> Callable[[str], str]:
-    def parse(value: str) -> str:
-        value = value.strip().lower()
-        if value not in choices:
-            raise ValueError(f"must be one of {', '.join(choices)}, got {value!r}")
-        return value
-
-    return parse
-
-
-def _cron(value: str) -> str:
-    value = " ".join(value.split())
-    if len(value.split(" ")) != 5:
-        raise ValueError(f"must be a 5-field cron expression, got {value!r}")
-    try:  # the scheduler's reading: crontab weekday numbers (0 and 7 = Sunday), not APScheduler's
-        from digest.cron import make_trigger  # imported on use: apscheduler is slow to import
-
-        make_trigger(value, ZoneInfo("UTC"))
-    except ValueError as exc:
-        raise ValueError(f"invalid cron expression {value!r}: {exc}") from None
-    return value
-
-
-def _http_url(value: str) -> str:
-    value = value.strip().rstrip("/")
-    if not re.fullmatch(r"https?://[^\s/]+[^\s\x00-\x1f\x7f]*", value):
-        raise ValueError(f"must be an http(s) URL, got {value!r}")
-    return value
-
-
-def _optional_http_url(value: str) -> str | None:
-    return _http_url(value) if value.strip() else None
-
-
-def _mailbox(value: str) -> str:
-    """A `Name <address>` header value; refuse anything that could smuggle a header line."""
-    value = value.strip()
-    if "\r" in value or "\n" in value:
-        raise ValueError("must be a single line")
-    name, address = parseaddr(value)
-    if not address or "@" not in address:
-        raise ValueError(f"expected 'Name <address@example.org>', got {value!r}")
-    local, _, domain = address.rpartition("@")
-    try:
-        str(Address(display_name=name, username=local, domain=domain))
-    except (ValueError, IndexError) as exc:
-        raise ValueError(f"invalid address {value!r}: {exc}") from None
-    return value
-
-
-def _optional_mailbox(value: str) -> str | None:
-    return _mailbox(value) if value.strip() else None
-
-
-def _optional_address(value: str) -> str | None:
-    """A bare address (for mailto: List-Unsubscribe), checked like the sender's."""
-    value = value.strip()
-    if not value:
-        return None
-    if not re.fullmatch(r"[^@\s<>()\[\],;:\\\"\x00-\x1f\x7f]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}", value):
-        raise ValueError(f"expected an address like unsubscribe@example.org, got {value!r}")
-    return value
-
-
-def _colour(value: str) -> str:
-    value = value.strip()
-    if not re.fullmatch(r"#[0-9a-fA-F]{6}", value):
-        raise ValueError(f"must be a #rrggbb colour, got {value!r}")
-    return value.lower()
-
-
-def _database_url(value: str) -> str:
-    value = value.strip()
-    if not re.match(r"^[a-z][a-z0-9+]*://", value):
-        raise ValueError(f"must be an SQLAlchemy URL such as sqlite:///digest.db, got {value!r}")
-    return value
-
-
-MIN_SECRET_CHARS = 32
-
-
-def _secret_key(value: str) -> str | None:
-    """Long enough that a link cannot be brute-forced (a 1-character key fell to one link in < 1 s)."""
-    value = value.strip()
-    if value and len(value) < MIN_SECRET_CHARS:
-        raise ValueError(
-            f"must be at least {MIN_SECRET_CHARS} characters, got {len(value)} "
-            "(`digest config secret` prints a new one)"
-        )
-    return value or None
-
-
-def _old_secret_keys(value: str) -> tuple[str, ...]:
-    """Earlier keys, comma-separated: links signed with them keep working after a rotation."""
-    keys = tuple(k.strip() for k in value.split(",") if k.strip())
-    for number, key in enumerate(keys, 1):
-        if len(key) < MIN_SECRET_CHARS:
-            raise ValueError(f"key {number} must be at least {MIN_SECRET_CHARS} characters, got {len(key)}")
-    return keys
-
-
-def _boolean(value: str) -> bool:
-    value = value.strip().lower()
-    if value in ("1", "true", "yes", "on"):
-        return True
-    if value in ("0", "false", "no", "off"):
-        return False
-    raise ValueError(f"must be true or false, got {value!r}")
-
-
-def _path(value: str) -> Path:
-    return Path(value.strip()).expanduser()
-
-
-def _optional_path(value: str) -> Path | None:
-    return _path(value) if value.strip() else None
-
-
-def _imap_url(value: str) -> str | None:
-    """Checked without ever echoing the value: it holds a password."""
-    from urllib.parse import urlsplit
-
-    value = value.strip()
-    if not value:
-        return None
-    parts = urlsplit(value)
-    if parts.scheme not in ("imap", "imaps") or not parts.hostname:
-        raise ValueError("must look like imaps://user:password@host/FOLDER (value not shown)")
-    if not parts.username or parts.password is None:
-        raise ValueError("must name a user and a password: imaps://user:password@host/FOLDER")
-    return value
-
-
-_DNS_NAME = re.compile(r"[a-z0-9_][a-z0-9_-]{0,62}(?:\.[a-z0-9_][a-z0-9_-]{0,62})*")
-
-
-def dns_label(kind: str) -> Callable[[str], str | None]:
-    def parse(value: str) -> str | None:
-        value = value.strip().lower().rstrip(".")
-        if value and not _DNS_NAME.fullmatch(value):
-            raise ValueError(f"must be a DNS {kind}, got {value!r}")
-        return value or None
-
-    return parse
 
 
 @dataclass(frozen=True)

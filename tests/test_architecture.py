@@ -27,7 +27,7 @@ LAYERS = (
         "watchdog",
         "signing",
     ),
-    ("config",),
+    ("config", "config_values"),
     ("sources", "store"),
     ("ingest", "render", "mail", "subscribers", "signup"),
     ("compose", "transport", "confirmation", "wire"),

@@ -31,7 +31,7 @@ def keygen(selector: str, out: Path, domain: str | None) -> None:
 
     digest dkim keygen --selector digest2024 --out /etc/digest/dkim.pem
     """
-    from digest.config import dns_label
+    from digest.config_values import dns_label
     from digest.dkim import dns_name, dns_value, generate_key, private_pem
     from digest.errors import DigestError
     from digest.mail import sender_domain

@@ -27,6 +27,7 @@ COMMANDS = {
     "periods": "digest.commands.periods:periods",
     "bounces": "digest.commands.bounces:bounces",
     "dkim": "digest.commands.dkim:dkim",
+    "edition": "digest.commands.edition:edition",
     "status": "digest.commands.status:status",
     "worker": "digest.commands.worker:worker",
 }

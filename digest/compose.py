@@ -1,6 +1,7 @@
-"""Composing a digest, the one orchestrator of a build: period -> items -> rendered digest.
+"""Composing a digest, the one orchestrator of a build: period (+ edition) -> items -> rendered digest.
 
-The stages in order, like Pelican's `run`: read the period's items from the store, render them once
+The stages in order, like Pelican's `run`: read the period's edition and its items from the store
+(digest/review.py: the organizer's exclusions, pins, intro and subject applied), render them once
 (digest/render/, pure), and keep the result in the store when it is to be sent. Callers hand what
 this returns to the next stage (digest.send, the build files, the preview); no stage below reaches
 back up here.
@@ -14,51 +15,87 @@ from pathlib import Path
 from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
 
+from digest import review
 from digest.config import Settings
-from digest.errors import EmptyPeriodError
+from digest.editions import check_sendable, chosen
+from digest.errors import DigestError, EmptyPeriodError
 from digest.mail import sample_message
-from digest.models import Item, RenderedDigest, StoredDigest
+from digest.models import RenderedDigest, StoredDigest
 from digest.periods import Period, period_of
 from digest.render import render_digest
+from digest.review import EditionChanged, EditionView, show, start_sending
 from digest.store.digests import get_digest, save_digest
-from digest.store.items import items_between, published_times
-
-
-def period_items(engine: Engine, period: Period) -> list[Item]:
-    """The period's items, newest first."""
-    with engine.connect() as connection:
-        return list(items_between(connection, period.start, period.end))
+from digest.store.editions import approved_copy
+from digest.store.items import published_times
 
 
 def render_period(
     settings: Settings, engine: Engine, cadence: str, period: Period, now: datetime
 ) -> RenderedDigest:
-    """Render the digest of `period`; an empty period is an error, never an empty mail."""
+    """Render the digest of `period` as its edition says; an empty one is an error, never a mail."""
     if period.cadence != cadence:
         raise ValueError(f"period {period.key} is {period.cadence}, not {cadence}")
-    items = period_items(engine, period)
+    return _as_it_goes(settings, engine, show(settings, engine, period), period, now)
+
+
+def _as_it_goes(
+    settings: Settings, engine: Engine, view: EditionView, period: Period, now: datetime
+) -> RenderedDigest:
+    """An approved edition goes exactly as it was approved (rendered then); any other as it is now."""
+    if view.edition.state == "approved":
+        with engine.connect() as connection:
+            approved = approved_copy(connection, period.cadence, period.key)
+        if approved is not None:
+            return approved
+    return render_edition(settings, view, period, now)
+
+
+def act(
+    settings: Settings, engine: Engine, period: Period, action: str, value: str, now: datetime
+) -> EditionView:
+    """An organizer's action on the edition of `period` (digest/review.py), approving it as it
+    renders now."""
+    return review.act(
+        settings, engine, period, action, value, now, lambda view: render_edition(settings, view, period, now)
+    )
+
+
+def render_edition(settings: Settings, view: EditionView, period: Period, now: datetime) -> RenderedDigest:
+    """The edition's chosen items, in its order, with its intro and subject."""
+    items = chosen(view.entries)
     if not items:
-        raise EmptyPeriodError(f"no items in {cadence} {period.key}")
-    return render_digest(settings, period, items, now)
+        left_out = " (every item is excluded from its edition)" if view.entries else ""
+        raise EmptyPeriodError(f"no items in {period.cadence} {period.key}{left_out}")
+    return render_digest(settings, period, items, now, view.edition)
 
 
 def stored_digest(
     settings: Settings, engine: Engine, cadence: str, period: Period, now: datetime
 ) -> StoredDigest:
-    """The digest a send delivers: the stored one, else rendered now and stored. Two runs racing to
-    store the same period both end up with the first one saved."""
-    stored = _load(engine, cadence, period)
-    if stored is not None:
-        return stored
-    rendered = render_period(settings, engine, cadence, period, now)
-    try:
-        with engine.begin() as connection:
-            save_digest(connection, rendered, now)
-    except IntegrityError:
-        pass  # another run stored it first: use theirs
-    stored = _load(engine, cadence, period)
-    assert stored is not None
-    return stored
+    """The digest a send delivers: the stored one, else its edition rendered now and stored, and
+    the edition then `sending` (its list frozen). A held edition raises EditionHeld; one edited
+    while it rendered is rendered again. Two runs racing to store the same period both end up with
+    the first one saved."""
+    for _ in range(3):
+        stored = _load(engine, cadence, period)
+        if stored is not None:
+            return stored
+        view = show(settings, engine, period)
+        check_sendable(view.edition)
+        rendered = _as_it_goes(settings, engine, view, period, now)
+        try:
+            with engine.begin() as connection:
+                if get_digest(connection, cadence, period.key) is None:
+                    start_sending(connection, settings, view, period, now)
+                    save_digest(connection, rendered, now)
+        except EditionChanged:
+            continue  # edited while it rendered: render the edition as it is now
+        except IntegrityError:
+            pass  # another run stored it first: use theirs
+        stored = _load(engine, cadence, period)
+        if stored is not None:
+            return stored
+    raise DigestError(f"{cadence} {period.key} keeps changing while it renders; try again")
 
 
 def current_digest(

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 from dotenv import dotenv_values
 
+from digest.addresses import address_list, optional_address, optional_mailbox
 from digest.config_values import (
     _boolean,
     _choice,
@@ -28,16 +29,13 @@ from digest.config_values import (
     _old_secret_keys,
     _one_line,
     _optional,
-    _optional_address,
     _optional_http_url,
-    _optional_mailbox,
     _optional_path,
     _path,
     _port,
     _processes,
     _secret_key,
     _timezone,
-    _yes_no,
     dns_label,
 )
 from digest.errors import ConfigError
@@ -71,9 +69,9 @@ class Settings:
     )
     name: str = option("DIGEST_NAME", "Digest", _one_line, "Newsletter name shown in subject and header")
     from_addr: str | None = option(
-        "DIGEST_FROM", "", _optional_mailbox, "'Name <address>' of the sender; required for send"
+        "DIGEST_FROM", "", optional_mailbox, "'Name <address>' of the sender; required for send"
     )
-    reply_to: str | None = option("DIGEST_REPLY_TO", "", _optional_mailbox, "Optional Reply-To address")
+    reply_to: str | None = option("DIGEST_REPLY_TO", "", optional_mailbox, "Optional Reply-To address")
     base_url: str = option(
         "DIGEST_BASE_URL",
         "http://127.0.0.1:8080",
@@ -128,7 +126,7 @@ class Settings:
         "DIGEST_SMTP_TIMEOUT",
         "30",
         _float_at_least(1),
-        "Seconds one SMTP command may take in all (connect, each reply), then the connection is dropped",
+        "Seconds to wait for the SMTP server before a try counts as failed",
     )
     outbox: Path = option("DIGEST_OUTBOX", "outbox/", _path, "Folder for the file transport")
     send_rate: float = option(
@@ -176,7 +174,7 @@ class Settings:
     scheduler_queue: bool = option(
         "DIGEST_SCHEDULER_QUEUE",
         "false",
-        _yes_no,
+        _boolean,
         "The scheduler queues each run for `digest worker` processes instead of sending it (PostgreSQL)",
     )
     item_limit: int = option(
@@ -200,7 +198,22 @@ class Settings:
         "Postal address shown in the footer (anti-spam laws ask for one)",
     )
     unsubscribe_mailto: str | None = option(
-        "DIGEST_UNSUBSCRIBE_MAILTO", "", _optional_address, "Optional address for mailto: List-Unsubscribe"
+        "DIGEST_UNSUBSCRIBE_MAILTO", "", optional_address, "Optional address for mailto: List-Unsubscribe"
+    )
+    review_hours: float = option(
+        "DIGEST_REVIEW_HOURS", "0", _float_at_least(0), "Hours before a scheduled send that its review opens"
+    )
+    reviewers: tuple[str, ...] = option(
+        "DIGEST_REVIEWERS", "", address_list, "Comma-separated addresses that get each review copy"
+    )
+    require_approval: bool = option(
+        "DIGEST_REQUIRE_APPROVAL", "false", _boolean, "A scheduled send waits for `digest edition approve`"
+    )
+    preview_url: str = option(
+        "DIGEST_PREVIEW_URL",
+        "http://127.0.0.1:8000",
+        _http_url,
+        "URL of `digest preview` (review copies link it)",
     )
 
     dkim_private_key: Path | None = option(
@@ -221,7 +234,7 @@ class Settings:
     bounce_address: str | None = option(
         "DIGEST_BOUNCE_ADDRESS",
         "",
-        _optional_address,
+        optional_address,
         "Envelope sender; each message gets its own VERP form local+TAG@domain (default: From's address)",
     )
     soft_bounce_limit: int = option(

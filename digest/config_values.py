@@ -7,8 +7,6 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable
-from email.headerregistry import Address
-from email.utils import parseaddr
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -50,15 +48,6 @@ def _processes(value: str) -> int:
     if not value.strip():
         return max(1, os.cpu_count() or 1)
     return _int_at_least(1)(value)
-
-
-def _yes_no(value: str) -> bool:
-    text = value.strip().lower()
-    if text in ("1", "true", "yes", "on"):
-        return True
-    if text in ("0", "false", "no", "off", ""):
-        return False
-    raise ValueError(f"expected true or false, got {value!r}")
 
 
 def _float_at_least(minimum: float) -> Callable[[str], float]:
@@ -113,36 +102,6 @@ def _optional_http_url(value: str) -> str | None:
     return _http_url(value) if value.strip() else None
 
 
-def _mailbox(value: str) -> str:
-    """A `Name <address>` header value; refuse anything that could smuggle a header line."""
-    value = value.strip()
-    if "\r" in value or "\n" in value:
-        raise ValueError("must be a single line")
-    name, address = parseaddr(value)
-    if not address or "@" not in address:
-        raise ValueError(f"expected 'Name <address@example.org>', got {value!r}")
-    local, _, domain = address.rpartition("@")
-    try:
-        str(Address(display_name=name, username=local, domain=domain))
-    except (ValueError, IndexError) as exc:
-        raise ValueError(f"invalid address {value!r}: {exc}") from None
-    return value
-
-
-def _optional_mailbox(value: str) -> str | None:
-    return _mailbox(value) if value.strip() else None
-
-
-def _optional_address(value: str) -> str | None:
-    """A bare address (for mailto: List-Unsubscribe), checked like the sender's."""
-    value = value.strip()
-    if not value:
-        return None
-    if not re.fullmatch(r"[^@\s<>()\[\],;:\\\"\x00-\x1f\x7f]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}", value):
-        raise ValueError(f"expected an address like unsubscribe@example.org, got {value!r}")
-    return value
-
-
 def _colour(value: str) -> str:
     value = value.strip()
     if not re.fullmatch(r"#[0-9a-fA-F]{6}", value):
@@ -184,7 +143,7 @@ def _boolean(value: str) -> bool:
     value = value.strip().lower()
     if value in ("1", "true", "yes", "on"):
         return True
-    if value in ("0", "false", "no", "off"):
+    if value in ("0", "false", "no", "off", ""):
         return False
     raise ValueError(f"must be true or false, got {value!r}")
 

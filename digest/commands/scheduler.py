@@ -24,7 +24,8 @@ def scheduler() -> None:
 
 @scheduler.command()
 @click.option("--second", default="0", hidden=True, help="Testing only: the cron seconds field (e.g. 30).")
-def run(second: str) -> None:
+@click.option("--review-every", default=60.0, hidden=True, help="Testing only: seconds between review ticks.")
+def run(second: str, review_every: float) -> None:
     """Run the scheduler in the foreground until SIGTERM or Ctrl-C.
 
     At start it finishes deliveries a crash or stop left unfinished, then sends a run it missed
@@ -47,7 +48,7 @@ def run(second: str) -> None:
     stop = threading.Event()
     with stop_on_signals(stop, _log_signal):
         try:
-            run_scheduler(config, engine(), stop, second=second)
+            run_scheduler(config, engine(), stop, second=second, review_every=review_every)
         except DigestError as exc:
             if stop.is_set():  # threads may still be sending: do not wait for them at exit
                 click.echo(f"digest: error: {exc}", err=True)

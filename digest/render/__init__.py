@@ -18,6 +18,7 @@ from datetime import datetime
 import jinja2
 
 from digest.config import Settings
+from digest.editions import Edition
 from digest.models import MANAGE_MARK, UNSUBSCRIBE_MARK, Item, RenderedDigest
 from digest.periods import Period
 from digest.render.context import DigestContext, build_context, without_mark
@@ -38,14 +39,21 @@ class Parts:
     text: str
 
 
-def render_digest(settings: Settings, period: Period, items: Sequence[Item], now: datetime) -> RenderedDigest:
-    """`items` newest first, already in `period`. Pure: no database, no clock, no network."""
+def render_digest(
+    settings: Settings,
+    period: Period,
+    items: Sequence[Item],
+    now: datetime,
+    edition: Edition | None = None,
+) -> RenderedDigest:
+    """`items` in send order, already chosen (the edition applied). Pure: no database, no clock,
+    no network. `edition` gives the organizer's intro and subject."""
     env = environment(settings.templates_dir)
     placeholder = f"https://digest.invalid/u-{secrets.token_hex(12)}"
     manage_placeholder = f"https://digest.invalid/m-{secrets.token_hex(12)}"
     limit = min(settings.item_limit, len(items))
     while True:
-        context = build_context(settings, period, items, placeholder, limit, manage_placeholder)
+        context = build_context(settings, period, items, placeholder, limit, manage_placeholder, edition)
         parts = render_parts(env, context)
         size = encoded_size(parts.html)
         if size <= HTML_BUDGET or limit <= 1:

@@ -18,9 +18,11 @@ from dataclasses import dataclass
 from markupsafe import Markup
 
 from digest.config import Settings
+from digest.editions import Edition
 from digest.models import PERSONAL_MARKS, Item
 from digest.periods import Period, describe
 from digest.render.colors import theme
+from digest.render.intro import render_intro
 from digest.text import clean_text, html_to_text, safe_url, sanitize_html, single_line
 from digest.tokens import archive_url
 
@@ -63,6 +65,8 @@ class DigestContext:
     subject: str
     preheader: str
     intro: str
+    note_html: Markup | None  # the organizer's intro (sanitized), when the edition has one
+    note_paragraphs: tuple[str, ...]  # the same intro for the text part
     sections: tuple[Section, ...]
     item_count: int
     shown_count: int
@@ -100,21 +104,27 @@ def build_context(
     unsubscribe_placeholder: str,
     limit: int | None = None,
     manage_placeholder: str = "",
+    edition: Edition | None = None,
 ) -> DigestContext:
-    """`items` newest first; the first `limit` (default settings.item_limit) are shown."""
+    """`items` in send order (newest first unless an edition ordered them); the first `limit`
+    (default settings.item_limit) are shown. `edition` adds the organizer's intro and subject."""
     limit = settings.item_limit if limit is None else limit
     shown = items[:limit]
     sections = _numbered(_sections(shown), settings)
     words = describe(period)
+    note = render_intro(edition.intro if edition else "")
+    subject = edition.subject if edition and edition.subject else None
     return DigestContext(
         lang="en",
         name=single_line(settings.name),
         cadence=period.cadence,
         period_key=period.key,
         period_words=words,
-        subject=subject_for(settings, period),
+        subject=without_mark(single_line(subject)) if subject else subject_for(settings, period),
         preheader=_preheader(items),
         intro=_intro(len(items), period.cadence),
+        note_html=note.html,
+        note_paragraphs=note.paragraphs,
         sections=sections,
         item_count=len(items),
         shown_count=len(shown),
@@ -204,8 +214,14 @@ def _numbered(groups: list[tuple[str | None, list[Item]]], settings: Settings) -
     return tuple(sections)
 
 
+def reading_order(items: Sequence[Item]) -> list[Item]:
+    """The items as a reader meets them in the digest: grouped into sections (see _sections)."""
+    return [item for _, group in _sections(items) for item in group]
+
+
 def _sections(items: Sequence[Item]) -> list[tuple[str | None, list[Item]]]:
-    """Sections in order of their newest item, names compared without case; uncategorized last."""
+    """Sections in order of their first item (the newest, or a pinned one), names compared without
+    case; uncategorized last."""
     names = [without_mark(single_line(i.category)) or None for i in items]
     if not any(names):
         return [(None, list(items))] if items else []

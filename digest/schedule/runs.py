@@ -22,6 +22,7 @@ from digest.errors import DigestError, EmptyPeriodError
 from digest.periods import CADENCES, Period, last_complete, parse_period
 from digest.schedule import lock, state
 from digest.schedule.policy import grace_of, plan
+from digest.schedule.review import review_tick, stop_if_waiting
 from digest.store.digests import list_digests
 
 log = logging.getLogger("digest.scheduler")
@@ -35,6 +36,7 @@ class Context:
     engine: Engine
     stop_event: threading.Event
     second: str = "0"
+    review_every: float = 60.0  # seconds between review ticks (open windows, send released editions)
     lead: lock.Leadership | None = None  # None: no leadership to check (a lone run, a test)
     lost: bool = False  # another scheduler took over: this one stops
     locks: dict[str, threading.Lock] = field(default_factory=lambda: {c: threading.Lock() for c in CADENCES})
@@ -59,6 +61,7 @@ def tick(ctx: Context, cadence: str, now: datetime, on_start: bool = False) -> s
     Raises lock.LeadershipLost when another scheduler has taken over: nothing is done then."""
     with ctx.locks[cadence]:
         ctx.check_leadership()
+        released = review_tick(ctx, cadence, now, send)
         row, _ = state.ensure(ctx.engine, cadence, now)
         decision = plan(ctx.trigger(cadence), row.handled_until, now, grace_of(ctx.settings.catchup_hours))
         if decision.skipped_since is not None:
@@ -68,7 +71,7 @@ def tick(ctx: Context, cadence: str, now: datetime, on_start: bool = False) -> s
                 outcome = state.Outcome("skipped", _skipped_detail(ctx, decision.skipped_since), None, now)
                 state.record(ctx.engine, cadence, outcome, decision.handled_until, ctx.fence)
                 return outcome
-            return None
+            return released[-1] if released else None
         if decision.coalesced:
             log.info(
                 "%s: %d missed runs coalesce into the one of %s",
@@ -77,18 +80,25 @@ def tick(ctx: Context, cadence: str, now: datetime, on_start: bool = False) -> s
                 _local(ctx, decision.run),
             )
         finish_unfinished(ctx, cadence)
-        outcome = run_fire_time(ctx, cadence, decision.run, now if on_start else None)
+        outcome = run_fire_time(ctx, cadence, decision.run, now if on_start else None, now)
         final = outcome.kind != "error"  # an error before anything was stored is tried again
         state.record(ctx.engine, cadence, outcome, decision.handled_until if final else None, ctx.fence)
         return outcome
 
 
 def run_fire_time(
-    ctx: Context, cadence: str, fire_time: datetime, caught_up_at: datetime | None = None
+    ctx: Context,
+    cadence: str,
+    fire_time: datetime,
+    caught_up_at: datetime | None = None,
+    now: datetime | None = None,
 ) -> state.Outcome:
     """Send the last complete period as of the scheduled fire time (not the wall clock), so a late
-    catch-up still sends the period that run was meant for."""
+    catch-up still sends the period that run was meant for. A held or unapproved edition waits."""
     period = last_complete(cadence, fire_time, ctx.settings.timezone)
+    waiting = stop_if_waiting(ctx, cadence, period, fire_time, now or ctx.clock())
+    if waiting is not None:
+        return waiting
     why = f"run of {_local(ctx, fire_time)}"
     if caught_up_at is not None:
         why = f"missed {why}, caught up {_duration(caught_up_at - fire_time)} late"

@@ -43,8 +43,15 @@ PURGE_MINUTES = 15
 _context: Context | None = None
 
 
+REVIEW_EVERY_SECONDS = 60  # how soon an approval or a review window is acted on
+
+
 def job_id(cadence: str) -> str:
     return f"digest-{cadence}"
+
+
+def review_job_id(cadence: str) -> str:
+    return f"digest-{cadence}-review"
 
 
 def fire(cadence: str) -> None:
@@ -80,7 +87,13 @@ def purge() -> None:
         log.info("deleted %d sign-ups not confirmed within %g hours", deleted, ctx.settings.confirm_hours)
 
 
-def run_scheduler(settings: Settings, engine: Engine, stop_event: threading.Event, second: str = "0") -> None:
+def run_scheduler(
+    settings: Settings,
+    engine: Engine,
+    stop_event: threading.Event,
+    second: str = "0",
+    review_every: float = REVIEW_EVERY_SECONDS,
+) -> None:
     """Run until `stop_event` is set. Raises SchedulerRunning when another scheduler holds a SQLite
     database, DigestError when the lease was lost or in-flight sends did not finish in time."""
     global _context
@@ -89,7 +102,7 @@ def run_scheduler(settings: Settings, engine: Engine, stop_event: threading.Even
     if lead is None:
         log.info("stopped while standing by")
         return
-    ctx = _context = Context(settings, engine, stop_event, second, lead=lead)
+    ctx = _context = Context(settings, engine, stop_event, second, review_every, lead=lead)
     beat = _Heartbeat(ctx, timing)
     beat.start()
     scheduler = None
@@ -159,6 +172,7 @@ def _start(ctx: Context) -> BackgroundScheduler | None:
     scheduler = _make_scheduler(ctx)
     for cadence in CADENCES:
         _add_job(scheduler, ctx, cadence, startup)
+        _add_review_job(scheduler, cadence, ctx.review_every)
     scheduler.add_job(
         purge,
         trigger="interval",
@@ -185,7 +199,7 @@ def _start(ctx: Context) -> BackgroundScheduler | None:
 def _make_scheduler(ctx: Context) -> BackgroundScheduler:
     return BackgroundScheduler(
         jobstores={"default": SQLAlchemyJobStore(engine=ctx.engine, tablename=JOBSTORE_TABLE)},
-        executors={"default": ThreadPoolExecutor(max_workers=len(CADENCES) + 1)},
+        executors={"default": ThreadPoolExecutor(max_workers=2 * len(CADENCES) + 1)},  # cron, review, purge
         timezone=ctx.settings.timezone,
     )
 
@@ -205,6 +219,23 @@ def _add_job(scheduler: BackgroundScheduler, ctx: Context, cadence: str, startup
         coalesce=True,
         max_instances=1,
         next_run_time=trigger.get_next_fire_time(None, startup),
+    )
+
+
+def _add_review_job(scheduler: BackgroundScheduler, cadence: str, every: float) -> None:
+    """Between cron times: open review windows, send editions released since their send time.
+    The same tick as a cron fire (it sends only what the policy and the editions say is due)."""
+    scheduler.add_job(
+        fire,
+        trigger="interval",
+        seconds=every,
+        args=[cadence],
+        id=review_job_id(cadence),
+        name=f"{cadence} review",
+        replace_existing=True,
+        misfire_grace_time=max(1, round(every)),
+        coalesce=True,
+        max_instances=1,
     )
 
 

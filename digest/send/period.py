@@ -24,6 +24,7 @@ from digest.clock import Clock, utc_now
 from digest.config import Settings
 from digest.mail import Letters
 from digest.models import StoredDigest
+from digest.review import mark_sent
 from digest.send.processes import Share, run_shared, shares
 from digest.send.report import RunStats, SendAborted, SendReport
 from digest.send.runner import Pace, Runner
@@ -146,4 +147,5 @@ def _finish(
         report.complete = report.pending == 0
         if report.complete and stats is not None:
             mark_complete(connection, digest_id, clock())
+            mark_sent(connection, report.cadence, report.period, clock())
     report.elapsed = time.monotonic() - started

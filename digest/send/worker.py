@@ -23,6 +23,7 @@ from sqlalchemy import Engine
 from digest.config import Settings
 from digest.mail import Letters
 from digest.models import RenderedDigest
+from digest.review import mark_sent
 from digest.send.fleet import FleetLimiter
 from digest.send.queue import ENTRYPOINT, conninfo, install, require_postgresql
 from digest.send.report import SendAborted
@@ -118,6 +119,8 @@ def run_batch(
         owed = log.counts(connection, digest_id)
         if not owed.get("pending") and not owed.get("sending"):
             mark_complete(connection, digest_id, datetime.now(UTC))
+            row = get_digest_by_id(connection, digest_id)
+            mark_sent(connection, row.cadence, row.period, datetime.now(UTC))
     if stop_event.is_set():
         raise RetryRequested(reason="worker stopping")  # another worker (or this one, later) goes on
 

@@ -240,6 +240,48 @@ def _fleet_send_rate(connection) -> None:
     connection.execute(send_rate.insert().values(name="fleet", next_at=0.0))
 
 
+# The organizer's review (digest/editions.py): one edition per cadence and period, and per item of
+# it the organizer's marks. `frozen` is the item list as approved (or as sent): items that arrive
+# later are not in it and go to the next edition.
+editions = Table(
+    "editions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("cadence", String(16), nullable=False),
+    Column("period", String(16), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("intro", Text, nullable=False, default=""),
+    Column("subject", Text),
+    Column("frozen", Integer, nullable=False, default=0),
+    Column("frozen_at", UTCDateTime),
+    Column("review_mailed_at", UTCDateTime),  # the review copy went to the reviewers
+    Column("scheduled_for", UTCDateTime),  # a scheduled send that waits (held, not approved)
+    Column("waiting_mailed_at", UTCDateTime),  # the reviewers were told it waits
+    Column("updated_at", UTCDateTime, nullable=False),
+    # The digest as approved, rendered at that moment: what a send of an approved edition stores.
+    Column("approved_subject", Text),
+    Column("approved_preheader", Text),
+    Column("approved_html", Text),
+    Column("approved_text", Text),
+    Column("approved_item_count", Integer),
+    UniqueConstraint("cadence", "period", name="uq_editions_cadence_period"),
+)
+
+edition_items = Table(
+    "edition_items",
+    metadata,
+    Column("edition_id", Integer, ForeignKey("editions.id"), primary_key=True),
+    Column("item_id", String(32), primary_key=True),
+    Column("excluded", Integer, nullable=False, default=0),
+    Column("pin_rank", Integer),  # pinned items come first, lowest rank first
+    Column("member", Integer, nullable=False, default=0),  # in the frozen list
+)
+
+
+def _add_editions(connection) -> None:
+    metadata.create_all(connection, tables=[editions, edition_items])
+
+
 # Bounce and complaint reports (digest/bounces/): each raw report kept, size-capped, with what it
 # was read as, so a misclassification can be checked. `fingerprint` makes a report count once.
 bounce_reports = Table(
@@ -283,6 +325,7 @@ MIGRATIONS = [
     _signup_consent_events_v4,
     _scheduler_lock_epoch,
     _fleet_send_rate,
+    _add_editions,
     add_bounce_reports,
     add_delivery_ambiguous,
 ]

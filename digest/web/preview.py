@@ -32,13 +32,15 @@ from digest.periods import Period, describe
 from digest.render.templates import builtin_dir, environment
 from digest.web.common import SecurityHeaders, error_handlers, run_app
 from digest.web.preview_checks import dkim_check, html_checks, spamassassin
+from digest.web.preview_edition import edition_action, edition_context, intro_render
 from digest.web.preview_sample import force_dark
 from digest.web.preview_send import send_test_copy
 from digest.web.preview_state import Preview
 
 UI = builtin_dir() / "preview"
-ASSETS = {"preview.css": "text/css", "live.js": "text/javascript"}
+ASSETS = {"preview.css": "text/css", "live.js": "text/javascript", "edition.js": "text/javascript"}
 VIEWS = {
+    "edition": "Edition",
     "desktop": "Desktop",
     "phone": "Phone",
     "dark": "Dark",
@@ -153,6 +155,8 @@ def digest_page(request: Request) -> Response:
     try:
         sample = preview.sample(settings, period)
     except EmptyPeriodError as exc:
+        if view == "edition" and preview.has_items(settings, period):  # all excluded: undo here
+            return _page(request, "digest.html", **_context(request, period, settings), error=str(exc))
         return _problem(request, 404, "Nothing to preview", [str(exc)])
     except DigestError as exc:
         return _failed_page(request, period, settings, str(exc))
@@ -198,6 +202,7 @@ def _context(request: Request, period: Period, settings: Settings) -> dict:
         "notice": preview.notices.get(request.query_params.get("notice", "")),
         "token": preview.token,
         "transport": transport_summary(settings),
+        **edition_context(preview, period),
     }
 
 
@@ -272,6 +277,8 @@ def create_app(host: str = "127.0.0.1", env_file: Path = Path(".env")) -> ASGIAp
         Route("/subscribers", subscribers_page),
         Route("/digest/{cadence}/{period}", digest_page),
         Route("/digest/{cadence}/{period}/send", send_test, methods=["POST"]),
+        Route("/digest/{cadence}/{period}/edition", edition_action, methods=["POST"]),
+        Route("/intro", intro_render, methods=["POST"]),
         Route("/raw/{cadence}/{period}", raw),
         Route("/eml/{cadence}/{period}", eml),
         Route("/version", version),

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from sqlalchemy import Connection, func, select
 
-from digest.store.schema import digests, items
+from digest.store.schema import digests, editions, items
 
 
 def store_state(connection: Connection) -> tuple:
@@ -25,7 +25,9 @@ def store_state(connection: Connection) -> tuple:
         select(func.count(), func.max(digests.c.completed_at), func.max(digests.c.created_at))
     ).one()
     sent = connection.execute(select(func.count()).where(digests.c.status == "sent")).scalar_one()
-    return (*_plain(item_row), *_plain(digest_row), sent)
+    # Every edition action moves its row's updated_at, even one that leaves the state as it was.
+    edition_row = connection.execute(select(func.count(), func.max(editions.c.updated_at))).one()
+    return (*_plain(item_row), *_plain(digest_row), sent, *_plain(edition_row))
 
 
 def _plain(row: Iterable) -> tuple:

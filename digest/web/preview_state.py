@@ -30,7 +30,7 @@ _RENDER_CACHE_SIZE = 16
 class PeriodRow:
     period: Period
     items: int
-    status: str  # "sent", "sending" (some recipients still owed) or "not sent"
+    status: str  # "sent", "sending" (some recipients still owed), "held", "approved" or "not sent"
 
     @property
     def title(self) -> str:
@@ -104,11 +104,13 @@ class Preview:
     def periods(self, settings: Settings) -> list[PeriodRow]:
         """Every period that has items, per cadence, newest first, with its send status."""
         from digest.store.digests import list_digests
+        from digest.store.editions import review_states
         from digest.store.items import published_times
 
         with self.engine(settings).connect() as connection:
             times = published_times(connection)
-            statuses = {(row.cadence, row.period): row.status for row in list_digests(connection)}
+            statuses = review_states(connection)  # an edition held or approved says so
+            statuses.update({(row.cadence, row.period): row.status for row in list_digests(connection)})
         rows = []
         for cadence in CADENCES:
             for period, group in group_by_period(times, cadence, settings.timezone, lambda t: t):
@@ -122,6 +124,11 @@ class Preview:
         with self.engine(settings).connect() as connection:
             row = get_digest(connection, period.cadence, period.key)
         return row.status if row is not None else "not sent"
+
+    def has_items(self, settings: Settings, period: Period) -> bool:
+        from digest.review import show
+
+        return bool(show(settings, self.engine(settings), period).entries)
 
     def period(self, settings: Settings, cadence: str, key: str) -> Period:
         if cadence not in CADENCES:

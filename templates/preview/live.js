@@ -43,12 +43,17 @@
     var el = document.activeElement;
     return !!(el && (el.tagName === "INPUT" || el.tagName === "TEXTAREA") && el.value);
   }
+  // A submitted form is already taking the page elsewhere: a reload now would cancel that navigation
+  // (the action itself has happened on the server, and the change it made is what the poll sees).
+  var leaving = false;
+  document.addEventListener("submit", function () { leaving = true; });
   function later() { window.setTimeout(check, 1000); }
   function check() {
+    if (leaving) { return; }
     fetch("/version", { cache: "no-store", headers: { "Accept": "application/json" } })
       .then(function (response) { return response.ok ? response.json() : null; })
       .then(function (data) {
-        if (data && data.version && data.version !== current && !typing()) {
+        if (data && data.version && data.version !== current && !typing() && !leaving) {
           remember(key, String(window.scrollY));
           window.location.reload();
           return;

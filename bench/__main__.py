@@ -20,7 +20,7 @@ from bench.harness import Report, Row
 from bench.table import print_table
 
 RESULTS = Path(__file__).resolve().parent / "results" / "latest.json"
-SECTIONS = ("build", "personalize", "send", "memory", "store", "workers", "locales")
+SECTIONS = ("build", "personalize", "send", "memory", "store", "workers", "locales", "dkim")
 
 
 @dataclass(frozen=True)
@@ -33,10 +33,12 @@ class Sizes:
     memory: tuple[int, int]
     store_items: int
     workers: int
+    dkim_signs: int = 2_000
+    dkim_send: int = 5_000
 
 
 FULL = Sizes((12, 200), 15, 30, 200_000, 20_000, (1_000, 100_000), 100_000, 20_000)
-QUICK = Sizes((12, 200), 2, 3, 2_000, 300, (100, 1_000), 2_000, 300)
+QUICK = Sizes((12, 200), 2, 3, 2_000, 300, (100, 1_000), 2_000, 300, 50, 100)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -63,7 +65,15 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
 
 
 def _run_section(section: str, sizes: Sizes, workdir: Path, report: Report) -> None:
-    from bench import build_bench, locales_bench, personalize_bench, send_bench, store_bench, worker_bench
+    from bench import (
+        build_bench,
+        dkim_bench,
+        locales_bench,
+        personalize_bench,
+        send_bench,
+        store_bench,
+        worker_bench,
+    )
 
     started = time.perf_counter()
     print(f"bench: {section} ...", file=sys.stderr, flush=True)
@@ -82,6 +92,9 @@ def _run_section(section: str, sizes: Sizes, workdir: Path, report: Report) -> N
             worker_bench.run(report, workdir, sizes.workers)
         elif section == "locales":
             locales_bench.run(report, sizes.build_items, sizes.build_repeat)
+        elif section == "dkim":
+            dkim_bench.run_signing(report, workdir / "sign", sizes.dkim_signs)
+            dkim_bench.run_send_signed(report, workdir / "send", sizes.dkim_send)
     except Exception as exc:  # one broken measurement must not hide the others
         report.add(Row(section, "(failed)", None, "", note=f"{type(exc).__name__}: {exc}"[:160]))
         report.details.setdefault("errors", {})[section] = traceback.format_exc()

@@ -25,6 +25,8 @@ COMMANDS = {
     "scheduler": "digest.commands.scheduler:scheduler",
     "config": "digest.commands.config:config",
     "periods": "digest.commands.periods:periods",
+    "bounces": "digest.commands.bounces:bounces",
+    "dkim": "digest.commands.dkim:dkim",
     "edition": "digest.commands.edition:edition",
     "status": "digest.commands.status:status",
     "worker": "digest.commands.worker:worker",

@@ -223,6 +223,41 @@ class Settings:
         "URL of `digest preview` (review copies link it)",
     )
 
+    dkim_private_key: Path | None = option(
+        "DIGEST_DKIM_PRIVATE_KEY",
+        "",
+        parse.optional_path,
+        "PEM file of the RSA key that signs every message with DKIM (`digest dkim keygen`)",
+    )
+    dkim_selector: str | None = option(
+        "DIGEST_DKIM_SELECTOR", "", parse.dns_label("selector"), "DKIM selector (s=)"
+    )
+    dkim_domain: str | None = option(
+        "DIGEST_DKIM_DOMAIN",
+        "",
+        parse.dns_label("domain"),
+        "DKIM signing domain (d=); default: the From address's domain",
+    )
+    bounce_address: str | None = option(
+        "DIGEST_BOUNCE_ADDRESS",
+        "",
+        optional_address,
+        "Envelope sender; each message gets its own VERP form local+TAG@domain (default: From's address)",
+    )
+    soft_bounce_limit: int = option(
+        "DIGEST_SOFT_BOUNCE_LIMIT",
+        "3",
+        parse.int_at_least(1),
+        "Temporary bounces in a row after which a subscriber is marked bounced",
+    )
+    bounce_imap_url: str | None = option(
+        "DIGEST_BOUNCE_IMAP_URL",
+        "",
+        parse.imap_url,
+        "imaps://user:password@host/FOLDER read by `digest bounces fetch`",
+        repr=False,
+    )
+
     def require(self, *attrs: str, purpose: str) -> None:
         """Keys optional in general but needed by one command (DIGEST_FROM for send, ...)."""
         keys = {o.attr: o.key for o in OPTIONS}

@@ -152,3 +152,31 @@ def locale(value: str) -> str:
     from digest.locales import normalize_locale
 
     return normalize_locale(value)
+
+
+def imap_url(value: str) -> str | None:
+    """Checked without ever echoing the value: it holds a password."""
+    from urllib.parse import urlsplit
+
+    value = value.strip()
+    if not value:
+        return None
+    parts = urlsplit(value)
+    if parts.scheme not in ("imap", "imaps") or not parts.hostname:
+        raise ValueError("must look like imaps://user:password@host/FOLDER (value not shown)")
+    if not parts.username or parts.password is None:
+        raise ValueError("must name a user and a password: imaps://user:password@host/FOLDER")
+    return value
+
+
+_DNS_NAME = re.compile(r"[a-z0-9_][a-z0-9_-]{0,62}(?:\.[a-z0-9_][a-z0-9_-]{0,62})*")
+
+
+def dns_label(kind: str) -> Callable[[str], str | None]:
+    def parse(value: str) -> str | None:
+        value = value.strip().lower().rstrip(".")
+        if value and not _DNS_NAME.fullmatch(value):
+            raise ValueError(f"must be a DNS {kind}, got {value!r}")
+        return value or None
+
+    return parse

@@ -11,7 +11,6 @@ the tests prove both give the same message after parsing.
 
 from __future__ import annotations
 
-import base64
 import hmac
 import html
 import re
@@ -27,16 +26,18 @@ from email.utils import format_datetime, parseaddr
 from functools import lru_cache
 
 from digest.config import Settings
+from digest.dkim import PieceSigner, signer_for
+from digest.headers import display_name, list_unsubscribe_line, to_line
 from digest.models import MANAGE_MARK, UNSUBSCRIBE_MARK, RenderedDigest
+from digest.signing import SigningProcess
 from digest.text import refuse_controls, single_line
 from digest.tokens import manage_url_for, sample_unsubscribe_url
 from digest.tokens import unsubscribe_url as signed_unsubscribe_url
+from digest.verp import verp_address
 
 POLICY = email_policy.SMTP  # CRLF line ends, 78-column folding, what smtplib and .eml files want
 SAMPLE_FROM = "digest@localhost"
 _QP_WIDTH = 75  # body lines at most 75 characters plus the soft-break "="
-_PLAIN_NAME = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?: [A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*")
-_QUOTABLE_NAME = re.compile(r"[\x20-\x7e]+")
 _BARE_EOL = re.compile(rb"\r(?!\n)|(?<!\r)\n")
 
 
@@ -86,8 +87,15 @@ def message_id_factory(settings: Settings, cadence: str, period: str) -> Callabl
 
 
 def list_id(settings: Settings, cadence: str) -> str:
-    label = re.sub(r"[^a-z0-9-]+", "-", settings.name.lower()).strip("-") or "digest"
-    return f"{single_line(settings.name)} {cadence} <{label}-{cadence}.{sender_domain(settings)}>"
+    # The label is a DNS label (at most 63 octets): a long newsletter name cannot stretch the line.
+    label = re.sub(r"[^a-z0-9-]+", "-", settings.name.lower())[:40].strip("-") or "digest"
+    return f"{display_name(settings.name)} {cadence} <{label}-{cadence}.{sender_domain(settings)}>"
+
+
+def feedback_id(settings: Settings, rendered: RenderedDigest) -> str:
+    """Gmail's Feedback Loop groups complaints by this `campaign:customer:type:sender` value."""
+    period = re.sub(r"[^A-Za-z0-9-]+", "-", rendered.period)
+    return f"{period}:{rendered.cadence}:digest:{sender_domain(settings)}"
 
 
 def list_unsubscribe(settings: Settings, url: str) -> str:
@@ -131,6 +139,7 @@ def _headers(settings: Settings, rendered: RenderedDigest, now: datetime) -> lis
         ("List-Id", list_id(settings, rendered.cadence)),
         ("List-Unsubscribe", None),
         ("List-Unsubscribe-Post", "List-Unsubscribe=One-Click"),
+        ("Feedback-ID", feedback_id(settings, rendered)),
         ("Auto-Submitted", "auto-generated"),
         ("MIME-Version", "1.0"),
     ]
@@ -224,9 +233,10 @@ class PreparedMessage:
         personal link already carries it."""
         manage = manage_url_for(unsubscribe_url)
         values = {
-            "to": _to_line(email, name),
+            "dkim": b"",
+            "to": to_line(email, name),
             "mid": f"Message-ID: {refuse_controls(message_id)}\r\n".encode("ascii"),
-            "lu": _list_unsubscribe_line(unsubscribe_url, self.list_unsubscribe_tail),
+            "lu": list_unsubscribe_line(unsubscribe_url, self.list_unsubscribe_tail),
             "text": _qp_url(unsubscribe_url),
             "html": _qp_url(html.escape(unsubscribe_url, quote=True)),
             "mtext": _qp_url(manage),
@@ -284,18 +294,39 @@ class Recipient:
     name: str | None = None
     subscriber_id: int | None = None
     locale: str | None = None  # the language of their copy; None: the digest's own
+    delivery_id: int | None = None  # the delivery log's row: its VERP tag names it
 
 
 class Letters:
     """One digest's messages. The per-digest work (the encoded message, the Message-ID key, the
-    sender's domain) is done once here; `to` makes only the personal parts. Sends, test copies and
-    the samples of `digest build` and the preview all make their messages here."""
+    sender's domain, the DKIM key and the signature's shared parts) is done once here; `to` makes
+    only the personal parts, and signs them when DIGEST_DKIM_PRIVATE_KEY is set. Sends, test
+    copies and the samples of `digest build` and the preview all make their messages here."""
 
-    def __init__(self, settings: Settings, rendered: RenderedDigest, now: datetime) -> None:
+    def __init__(
+        self, settings: Settings, rendered: RenderedDigest, now: datetime, signing_process: bool = False
+    ) -> None:
         self.prepared = prepare_message(settings, rendered, now)
         self.sender = envelope_sender(settings)
+        self._bounce_address = settings.bounce_address
         self._message_id = message_id_factory(settings, rendered.cadence, rendered.period)
         self._base_url, self._secret = settings.base_url, settings.secret_key or ""
+        signer = signer_for(settings, lambda: sender_domain(settings))
+        self.signer = PieceSigner(signer, self.prepared.pieces, self.prepared.slots) if signer else None
+        if self.signer is not None and signing_process:  # a send: RSA on another core
+            pieces, slots = self.prepared.pieces, self.prepared.slots
+            self.signer = SigningProcess(self.signer, settings.dkim_private_key, pieces, slots)
+        self._timestamp = int(now.timestamp())
+
+    def close(self) -> None:
+        if isinstance(self.signer, SigningProcess):
+            self.signer.close()
+
+    def envelope(self, recipient: Recipient) -> str:
+        """DIGEST_BOUNCE_ADDRESS in its VERP form for a delivery of the list, else as it is."""
+        if self._bounce_address and recipient.delivery_id is not None and self._secret:
+            return verp_address(self._bounce_address, self._secret, recipient.delivery_id)
+        return self.sender
 
     def message_id(self, recipient: Recipient) -> str:
         return self._message_id(recipient.subscriber_id, recipient.email)
@@ -309,7 +340,9 @@ class Letters:
         message = self.prepared.personalize(
             recipient.email, recipient.name, recipient.subscriber_id, url, mid
         )
-        return Outgoing(self.sender, recipient.email, message, mid)
+        if self.signer is not None:
+            message.values["dkim"] = self.signer.sign(message.values, self._timestamp)
+        return Outgoing(self.envelope(recipient), recipient.email, message, mid)
 
 
 # What `digest build` and the preview address their sample to: a reader who is not on any list.
@@ -325,44 +358,7 @@ def sample_message(settings: Settings, rendered: RenderedDigest, now: datetime) 
 
 
 def envelope_sender(settings: Settings) -> str:
-    return parseaddr(settings.from_addr or "")[1]
-
-
-def _to_line(email: str, name: str | None) -> bytes:
-    """The To line: a fast path for plain ASCII names, the email package for everything else."""
-    name = single_line(name)
-    refuse_controls(email)
-    if not name:
-        line = f"To: {email}\r\n"
-    elif _PLAIN_NAME.fullmatch(name):
-        line = f"To: {name} <{email}>\r\n"
-    elif _QUOTABLE_NAME.fullmatch(name) and '"' not in name and "\\" not in name:
-        line = f'To: "{name}" <{email}>\r\n'
-    else:
-        line = _encoded_to_line(name, email)
-    if line and len(line) <= 80 and email.isascii():  # 78 characters + CRLF
-        return line.encode("ascii")
-    header = POLICY.header_factory("To", Address(display_name=name, addr_spec=email))
-    return POLICY.fold_binary("To", header)
-
-
-def _encoded_to_line(name: str, email: str) -> str:
-    """RFC 2047 for a short non-ASCII name: one base64 encoded-word, no folding needed. Longer
-    names (returned as "") take the email package's folding path."""
-    data = name.encode("utf-8")
-    if (
-        name.isascii() or len(data) > 39
-    ):  # base64 of 39 bytes is 52 chars: the line stays within 80 with the address
-        return ""
-    return f"To: =?utf-8?b?{base64.b64encode(data).decode('ascii')}?= <{email}>\r\n"
-
-
-def _list_unsubscribe_line(url: str, tail: str) -> bytes:
-    url = refuse_controls(url)
-    line = f"List-Unsubscribe: <{url}>"
-    if tail:
-        line += ",\r\n " + tail
-    return (line + "\r\n").encode("ascii")
+    return settings.bounce_address or parseaddr(settings.from_addr or "")[1]
 
 
 def prepare_message(settings: Settings, rendered: RenderedDigest, now: datetime) -> PreparedMessage:
@@ -394,8 +390,8 @@ def prepare_message(settings: Settings, rendered: RenderedDigest, now: datetime)
     pieces = tuple(parts[0::2])
     if not pieces[-1].endswith(b"\r\n") or any(_BARE_EOL.search(p) for p in pieces):
         raise RuntimeError("the prepared message is not in CRLF form")
-    return PreparedMessage(
-        pieces=pieces,
-        slots=tuple(names[s] for s in parts[1::2]),
+    return PreparedMessage(  # the DKIM-Signature, when there is one, goes on top
+        pieces=(b"", *pieces),
+        slots=("dkim", *(names[s] for s in parts[1::2])),
         list_unsubscribe_tail=mailto,
     )

@@ -23,6 +23,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Engine, or_, update
 from sqlalchemy.exc import IntegrityError
 
+from digest.headers import display_name
 from digest.store import events
 from digest.store import subscribers as store
 from digest.store.schema import subscribers as table
@@ -64,7 +65,7 @@ def check_request(request: SignupRequest) -> SignupRequest:
     """The request with a normalized address, cadence and name; ValueError names what is wrong."""
     return SignupRequest(
         email=normalize_email(request.email),
-        name=single_line(request.name)[:200] or None,
+        name=display_name(request.name) or None,
         cadence=normalize_cadence(request.cadence),
         ip=(request.ip or None) and request.ip[:64],
         user_agent=(request.user_agent or None) and single_line(request.user_agent)[:USER_AGENT_CHARS],

@@ -23,10 +23,12 @@ from sqlalchemy import Engine, Row
 
 from digest import locales
 from digest.errors import DigestError
+from digest.headers import display_name
 from digest.periods import CADENCES
+from digest.store import bounces as bounce_store
 from digest.store import events
 from digest.store import subscribers as store
-from digest.text import single_line
+from digest.text import neutralize_cell, unquote_cell
 
 EXPORT_COLUMNS = ("email", "name", "cadence", "status", "created_at", "locale", "timezone")
 
@@ -87,7 +89,7 @@ def add_subscriber(
         place = _place(locale, timezone)
     except ValueError as exc:
         raise DigestError(str(exc)) from None
-    name = single_line(name) or None
+    name = display_name(name) or None
     with engine.begin() as connection:
         row = store.get_by_email(connection, email)
         if row is None:
@@ -258,7 +260,7 @@ def read_csv(handle: TextIO, report: ImportReport) -> Iterator[CSVRow]:
             row = CSVRow(
                 start,
                 normalize_email(unquote_cell(record.get("email") or "")),
-                single_line(unquote_cell(record.get("name") or "")) or None,
+                display_name(unquote_cell(record.get("name") or "")) or None,
                 normalize_cadence(record.get("cadence")),
                 _place(record.get("locale"), record.get("timezone")),
             )
@@ -346,6 +348,7 @@ def subscriber_record(engine: Engine, email: str) -> dict:
     row = find(engine, email)
     with engine.connect() as connection:
         history = events.for_subscriber(connection, row.id)
+        reports = bounce_store.history(connection, row.id)
     return {
         **as_dict(row),
         "consent": {
@@ -362,21 +365,12 @@ def subscriber_record(engine: Engine, email: str) -> dict:
             {"at": e.at, "event": e.kind, "source": e.source, "ip": e.ip, "user_agent": e.user_agent}
             for e in history
         ],
+        "bounces": [{key: getattr(r, key) for key in _REPORT_KEYS} for r in reports],
     }
 
 
-# OWASP's CSV-injection rule: a cell a spreadsheet would read as a formula starts with a quote.
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def neutralize_cell(value: str) -> str:
-    """`=HYPERLINK(...)` in a name must open as text, not run, when an organizer opens the export."""
-    return "'" + value if value.startswith(_FORMULA_STARTS) else value
-
-
-def unquote_cell(value: str) -> str:
-    """The inverse on import, so an export re-imports to the same names."""
-    return value[1:] if value.startswith("'") and value[1:].startswith(_FORMULA_STARTS) else value
+# What `subscribers show` lists of each bounce or complaint report (the raw text stays in the store).
+_REPORT_KEYS = ("id", "kind", "detail", "matched_by", "delivery_id", "source", "size", "received_at")
 
 
 def export_csv(engine: Engine, out: TextIO, cadence: str | None = None, status: str | None = None) -> int:

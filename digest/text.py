@@ -175,3 +175,17 @@ def title_from_text(text: str, words: int = 12) -> str:
     """A title for an item that has none, as feed readers make one: the first words of its text."""
     found = single_line(text).split(" ")
     return " ".join(found[:words]) + ("…" if len(found) > words else "")
+
+
+# OWASP's CSV-injection rule: a cell a spreadsheet would read as a formula starts with a quote.
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralize_cell(value: str) -> str:
+    """`=HYPERLINK(...)` in a name must open as text, not run, when an organizer opens the export."""
+    return "'" + value if value.startswith(_FORMULA_STARTS) else value
+
+
+def unquote_cell(value: str) -> str:
+    """The inverse on import, so an export re-imports to the same names."""
+    return value[1:] if value.startswith("'") and value[1:].startswith(_FORMULA_STARTS) else value

@@ -6,8 +6,11 @@ the outbox folder otherwise; tests use `MemoryTransport`. A transport hands out 
 
 Failures are classified by what the server said, not by exception type: `DeliveryError.kind` is
 "temporary" (4xx, dropped connection, timeout: try again), "permanent" (5xx for this recipient:
-never retry) or "fatal" (the run cannot go on: authentication refused, STARTTLS missing, sender
-refused). Nothing here logs or repeats the SMTP password.
+never retry), "content" (5xx for the message itself, such as "line too long": never retry, and not
+the recipient's bounce), "ambiguous" (the end of data went out and no reply came back: the server
+may have the message), "fatal" (the run cannot go on: the sender refused) or "config" (a setting
+is wrong: login refused, STARTTLS missing, untrusted certificate; stop at once and say so).
+Nothing here logs or repeats the SMTP password.
 
 A connection's `send` takes one `digest.mail.Outgoing` (envelope, message, Message-ID) and an
 optional gate, `ready()`, called once everything but the message itself is done
@@ -29,12 +32,15 @@ import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 from typing import Protocol
 
 from digest.config import Settings
-from digest.mail import Outgoing, Personalized, PreparedMessage
+from digest.mail import Outgoing, Personalized
+from digest.watchdog import WATCHDOG, shut
+from digest.wire import wire_data, wire_form
+
+__all__ = ["DeliveryError", "open_transport", "wire_data", "wire_form"]
 
 
 class DeliveryError(Exception):
@@ -44,6 +50,18 @@ class DeliveryError(Exception):
         self.code = code
         self.reason = reason
         self.reconnect = reconnect
+
+
+# A refusal of the message itself (RFC 3463 x.6.x media errors, x.3.4 too big, or saying so), not of
+# the address: the recipient is not to blame and must not be counted as bounced.
+_CONTENT_REFUSAL = re.compile(r"\b[45]\.(?:6\.\d{1,3}|3\.4)\b|line too long|too (?:big|large)|size", re.I)
+
+
+def classify_data_reply(code: int, text: str | bytes) -> DeliveryError:
+    error = classify(code, text)
+    if error.kind == "permanent" and _CONTENT_REFUSAL.search(error.reason):
+        return DeliveryError("content", error.reason, code)
+    return error
 
 
 def classify(code: int | None, text: str | bytes, *, fatal_5xx: bool = False) -> DeliveryError:
@@ -94,75 +112,111 @@ class SMTPTransport:
 
 
 class SMTPConnection:
-    """One SMTP session, opened lazily and reopened after the server drops it."""
+    """One SMTP session, opened lazily and reopened after the server drops it.
+
+    Every command runs under an overall deadline (DIGEST_SMTP_TIMEOUT, digest.watchdog): smtplib's
+    own timeout bounds each read, which a server trickling `250-` lines would satisfy forever."""
 
     def __init__(self, transport: SMTPTransport):
         self.transport = transport
         self.smtp: smtplib.SMTP | None = None
+        self.delivering = False  # the message is out: only its reply is awaited
+        self.opening: smtplib.SMTP | None = None
+
+    def _deadline(self, what: str, smtp: smtplib.SMTP | None = None):
+        smtp = smtp or self.smtp
+        return WATCHDOG.deadline(self.transport.timeout, lambda: getattr(smtp, "sock", None), what)
+
+    def open(self) -> None:
+        """Connect now (the runner opens one connection first, so a configuration error shows once)."""
+        if self.smtp is None:
+            try:
+                self.smtp = self._open()
+            finally:
+                self.opening = None
 
     def _open(self) -> smtplib.SMTP:
         t = self.transport
         where = f"{t.host}:{t.port}"
+        smtp = smtplib.SMTP_SSL(timeout=t.timeout, context=t.context()) if t.security == "ssl" else None
+        smtp = smtp or smtplib.SMTP(timeout=t.timeout)
+        # Made without a host so that connecting (and its greeting) runs under a deadline; TLS
+        # checks the certificate against `_host`, which only the constructor would have set.
+        smtp._host = t.host
+        self.opening = smtp  # what interrupt() cuts while the session is being set up
         try:
-            if t.security == "ssl":
-                smtp = smtplib.SMTP_SSL(t.host, t.port, timeout=t.timeout, context=t.context())
-            else:
-                smtp = smtplib.SMTP(t.host, t.port, timeout=t.timeout)
-            smtp.ehlo()
-            if t.security == "starttls":
-                if not smtp.has_extn("starttls"):
-                    smtp.close()
-                    raise DeliveryError("fatal", f"{where} does not offer STARTTLS (DIGEST_SMTP_SECURITY)")
-                smtp.starttls(context=t.context())
-                smtp.ehlo()
-            if t.username:
-                smtp.login(t.username, t.password or "")
+            with self._deadline("the greeting", smtp):
+                smtp.connect(t.host, t.port)
+            self._handshake(smtp, where)
         except smtplib.SMTPAuthenticationError as exc:
             raise DeliveryError(
-                "fatal", f"{where} refused the login: {exc.smtp_code}", exc.smtp_code
+                "config", f"{where} refused the login: {exc.smtp_code}", exc.smtp_code
             ) from None
         except smtplib.SMTPNotSupportedError as exc:
-            raise DeliveryError("fatal", f"{where}: {exc}") from None
+            raise DeliveryError("config", f"{where}: {exc}") from None
         except ssl.SSLCertVerificationError as exc:
             raise DeliveryError(
-                "fatal", f"{where}: TLS certificate not trusted: {exc.verify_message}"
+                "config",
+                f"{where}: the server's TLS certificate is not trusted ({exc.verify_message}); "
+                "check DIGEST_SMTP_HOST and DIGEST_SMTP_SECURITY",
             ) from None
         except smtplib.SMTPResponseException as exc:
             raise classify(exc.smtp_code, exc.smtp_error, fatal_5xx=True) from None
         except (OSError, smtplib.SMTPException) as exc:
+            smtp.close()
             raise DeliveryError(
                 "temporary", f"cannot connect to {where}: {_describe(exc)}", reconnect=True
             ) from None
         return smtp
 
+    def _handshake(self, smtp: smtplib.SMTP, where: str) -> None:
+        t = self.transport
+        with self._deadline("EHLO", smtp):
+            smtp.ehlo()
+        if t.security == "starttls":
+            if not smtp.has_extn("starttls"):
+                smtp.close()
+                raise DeliveryError("config", f"{where} does not offer STARTTLS (DIGEST_SMTP_SECURITY)")
+            with self._deadline("STARTTLS", smtp):
+                smtp.starttls(context=t.context())
+            with self._deadline("EHLO", smtp):
+                smtp.ehlo()
+        if t.username:
+            with self._deadline("AUTH", smtp):
+                smtp.login(t.username, t.password or "")
+
     def send(self, outgoing: Outgoing, ready: Gate = None) -> None:
-        if self.smtp is None:
-            self.smtp = self._open()
+        self.open()
         sender, recipient = outgoing.sender, outgoing.recipient
         try:
             if self.smtp.has_extn("pipelining") and _plain(sender) and _plain(recipient):
                 self._send_pipelined(sender, recipient, outgoing.message, ready)
             else:
-                _through(ready)
-                self._sendmail(sender, recipient, outgoing.data)
+                self._send_stepwise(sender, recipient, outgoing.message, ready)
         except (OSError, smtplib.SMTPException) as exc:  # dropped, timed out, reset
             self._drop()
             raise DeliveryError("temporary", f"connection lost: {_describe(exc)}", reconnect=True) from None
+        finally:
+            self.delivering = False
 
-    def _sendmail(self, sender: str, recipient: str, message: bytes) -> None:
-        """Without PIPELINING: smtplib's four round trips."""
-        try:
-            self.smtp.sendmail(sender, [recipient], message)
-        except smtplib.SMTPRecipientsRefused as exc:
-            code, text = exc.recipients.get(recipient, (None, b"refused"))
-            raise classify(code, text) from None
-        except smtplib.SMTPSenderRefused as exc:
-            raise classify(exc.smtp_code, exc.smtp_error, fatal_5xx=True) from None
-        except smtplib.SMTPResponseException as exc:  # SMTPDataError and friends
-            error = classify(exc.smtp_code, exc.smtp_error)
-            if exc.smtp_code == 421:
-                self._drop()
-            raise error from None
+    def _send_stepwise(self, sender: str, recipient: str, message: bytes | Personalized, ready: Gate) -> None:
+        """Without PIPELINING: one command, one reply, each under its deadline."""
+        with self._deadline("MAIL"):
+            mail = self.smtp.mail(sender)
+        if mail[0] != 250:
+            self._abandon(mail[0] == 421)
+            raise classify(*mail, fatal_5xx=True)
+        with self._deadline("RCPT"):
+            rcpt = self.smtp.rcpt(recipient)
+        if rcpt[0] not in (250, 251):
+            self._abandon(rcpt[0] == 421)
+            raise classify(*rcpt)
+        with self._deadline("DATA"):
+            data = self.smtp.docmd("DATA")
+        if data[0] != 354:
+            self._abandon(data[0] == 421)
+            raise classify(*data)
+        self._deliver(message, ready)
 
     def _send_pipelined(
         self, sender: str, recipient: str, message: bytes | Personalized, ready: Gate
@@ -170,24 +224,45 @@ class SMTPConnection:
         """RFC 2920: MAIL, RCPT and DATA in one write, then their three replies, each judged on its
         own; the body goes only after DATA's 354. Two round trips instead of four."""
         smtp = self.smtp
-        payload = wire_form(message)
-        size = f" SIZE={len(payload)}" if smtp.has_extn("size") else ""
-        smtp.send(f"MAIL FROM:<{sender}>{size}\r\nRCPT TO:<{recipient}>\r\nDATA\r\n".encode("ascii"))
-        mail, rcpt, data = smtp.getreply(), smtp.getreply(), smtp.getreply()
+        size = f" SIZE={_size(message)}" if smtp.has_extn("size") else ""
+        with self._deadline("MAIL, RCPT and DATA"):
+            smtp.send(f"MAIL FROM:<{sender}>{size}\r\nRCPT TO:<{recipient}>\r\nDATA\r\n".encode("ascii"))
+            mail, rcpt, data = smtp.getreply(), smtp.getreply(), smtp.getreply()
         if mail[0] != 250 or rcpt[0] not in (250, 251) or data[0] != 354:
             self._abandon(data[0] == 354 or 421 in (mail[0], rcpt[0], data[0]))
             if mail[0] != 250:
                 raise classify(*mail, fatal_5xx=True)
             raise classify(*rcpt) if rcpt[0] not in (250, 251) else classify(*data)
+        self._deliver(message, ready)
+
+    def _deliver(self, message: bytes | Personalized, ready: Gate) -> None:
+        """The message and its end of data. Once the end of data is out, a lost reply leaves the
+        delivery ambiguous: the server may have taken it, so it must not be sent again blindly."""
         if ready is not None and not ready():
             self._drop()  # no RSET inside DATA: hanging up abandons the transaction
             raise DeliveryError("unsent", "stopped before the message went out")
-        smtp.send(payload)
-        code, text = smtp.getreply()
+        with self._deadline("the message"):
+            self.smtp.send(wire_form(message))
+        self.delivering = True
+        try:
+            with self._deadline("the end of data"):
+                code, text = self.smtp.getreply()
+        except (OSError, smtplib.SMTPException) as exc:
+            self._drop()
+            reason = f"no reply after the end of data ({_describe(exc)})"
+            raise DeliveryError("ambiguous", reason, reconnect=True) from None
         if code != 250:
             if code == 421:
                 self._drop()
-            raise classify(code, text)
+            raise classify_data_reply(code, text)
+
+    def interrupt(self) -> None:
+        """Stopping: cut a connection that is between messages or in the middle of an envelope at
+        once; one whose message is out keeps waiting for its reply (under its deadline)."""
+        if self.opening is not None:
+            shut(getattr(self.opening, "sock", None))
+        if not self.delivering and self.smtp is not None:
+            shut(getattr(self.smtp, "sock", None))
 
     def _abandon(self, drop: bool) -> None:
         """After a refused envelope: RSET, or hang up when the server is closing or (against the
@@ -196,7 +271,8 @@ class SMTPConnection:
             self._drop()
             return
         try:
-            self.smtp.rset()
+            with self._deadline("RSET"):
+                self.smtp.rset()
         except (OSError, smtplib.SMTPException):
             self._drop()
 
@@ -211,54 +287,22 @@ class SMTPConnection:
         if self.smtp is None:
             return
         try:
-            self.smtp.quit()
+            with self._deadline("QUIT"):
+                self.smtp.quit()
         except (OSError, smtplib.SMTPException):
             pass
         finally:
             self._drop()
 
 
+def _size(message: bytes | Personalized) -> int:
+    return len(wire_form(message))
+
+
 def _plain(address: str) -> bool:
     """ASCII and on one line: safe to write into a pipelined command as it is. Anything else takes
     smtplib's path, which refuses line breaks and handles SMTPUTF8."""
     return address.isascii() and "\r" not in address and "\n" not in address
-
-
-_BARE_EOL = re.compile(rb"\r\n|\r|\n")
-
-
-def wire_data(message: bytes) -> bytes:
-    """The DATA payload as smtplib would send it: CRLF line ends, leading dots doubled (RFC 5321
-    4.5.2), the end-of-data line appended. Prepared messages are CRLF already, so the usual cost
-    is three counts and one replace, not smtplib's two regular-expression passes."""
-    crlf = message.count(b"\r\n")
-    if message.count(b"\n") != crlf or message.count(b"\r") != crlf:
-        message = _BARE_EOL.sub(b"\r\n", message)
-    message = message.replace(b"\r\n.", b"\r\n..")
-    if message.startswith(b"."):
-        message = b"." + message
-    if not message.endswith(b"\r\n"):
-        message += b"\r\n"
-    return message + b".\r\n"
-
-
-def wire_form(message: bytes | Personalized) -> bytes:
-    """`wire_data` of the message; a spliced one is stuffed piece by piece, its shared pieces once
-    per digest, so a send does not pass over every recipient's whole message again."""
-    if isinstance(message, bytes):
-        return wire_data(message)
-    return message.prepared.join(message.values, _stuffed_pieces(message.prepared), _dot_stuffed) + b".\r\n"
-
-
-@lru_cache(maxsize=4)
-def _stuffed_pieces(prepared: PreparedMessage) -> tuple[bytes, ...]:
-    return tuple(_dot_stuffed(piece) for piece in prepared.pieces)
-
-
-def _dot_stuffed(chunk: bytes) -> bytes:
-    """Leading dots doubled on every line of a chunk that starts a line (RFC 5321 4.5.2)."""
-    chunk = chunk.replace(b"\r\n.", b"\r\n..")
-    return b"." + chunk if chunk.startswith(b".") else chunk
 
 
 def _through(ready: Gate) -> None:

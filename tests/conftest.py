@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.pg import any_db_url, postgres_server  # noqa: F401  (fixtures for every test module)
-from tests.smtp_server import smtp_server  # noqa: F401
+from tests.smtp_server import smtp_server, trickle_server  # noqa: F401
 
 REPO = Path(__file__).resolve().parent.parent
 SEEDS = REPO / "seeds"

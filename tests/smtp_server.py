@@ -51,11 +51,14 @@ class FaultyHandler:
     reject: set[str] = field(default_factory=set)
     delay: float = 0.0
     pipelining: bool = True
+    reject_data: dict[str, str] = field(default_factory=dict)
+    max_line: int = 0
     received: list[Received] = field(default_factory=list)
     counts: Counter = field(default_factory=Counter)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     async def handle_EHLO(self, server, session, envelope, hostname, responses):
+        self.counts["ehlo"] += 1
         session.host_name = hostname
         if self.pipelining:
             responses.insert(-1, "250-PIPELINING")
@@ -86,6 +89,12 @@ class FaultyHandler:
             self.counts["dropped"] += 1
             server.transport.close()
             return "421 4.3.0 dropped"  # never reaches the client: the connection is gone
+        refusal = next((self.reject_data[r] for r in envelope.rcpt_tos if r in self.reject_data), None)
+        if refusal is None and self.max_line and _longest_line(envelope.original_content) > self.max_line:
+            refusal = "552 5.6.0 Message header line too long"
+        if refusal is not None:
+            self.counts["refused_data"] += 1
+            return refusal
         if self.temp_fail_every and number % self.temp_fail_every == 0:
             self.counts["temp_failed"] += 1
             return "451 4.3.0 Try again later"
@@ -95,6 +104,10 @@ class FaultyHandler:
             self.counts["dropped_after_accept"] += 1
             server.transport.close()
         return "250 2.0.0 Message accepted"
+
+
+def _longest_line(data: bytes | None) -> int:
+    return max((len(line) for line in (data or b"").split(b"\r\n")), default=0)
 
 
 class SMTPServer:
@@ -156,6 +169,93 @@ def smtp_server():
 
     def start(auth: tuple[str, str] | None = None, server_kwargs: dict | None = None, **faults):
         server = SMTPServer(FaultyHandler(**faults), auth=auth, **(server_kwargs or {})).start()
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.stop()
+
+
+_EHLO = b"250-trickle.example\r\n250-STARTTLS\r\n250 PIPELINING\r\n"
+
+
+class TrickleServer:
+    """A hostile server: it greets, then answers `at` (a command verb, EHLO by default; END: the
+    end of a message's data) with `250-` continuation lines forever, one every `interval` seconds,
+    and never the final line.
+    Each read the client makes succeeds at once, so a per-read timeout never fires."""
+
+    def __init__(self, at: str = "EHLO", interval: float = 0.2):
+        self.at, self.interval = at.upper(), interval
+        self.host, self.port = "127.0.0.1", free_port()
+        self.connections = 0
+        self._stop = threading.Event()
+        self._listener = socket.create_server((self.host, self.port))
+        self._listener.settimeout(0.2)
+        self._thread = threading.Thread(target=self._accept, daemon=True)
+
+    def start(self) -> TrickleServer:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+        self._listener.close()
+
+    def env(self) -> dict[str, str]:
+        return {
+            "DIGEST_SMTP_HOST": self.host,
+            "DIGEST_SMTP_PORT": str(self.port),
+            "DIGEST_SMTP_SECURITY": "none",
+        }
+
+    def _accept(self) -> None:
+        while not self._stop.is_set():
+            try:
+                connection, _ = self._listener.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            self.connections += 1
+            threading.Thread(target=self._serve, args=(connection,), daemon=True).start()
+
+    def _serve(self, connection: socket.socket) -> None:
+        with connection:
+            try:
+                connection.sendall(b"220 trickle.example ESMTP\r\n")
+                reader = connection.makefile("rb")
+                while not self._stop.is_set():
+                    line = reader.readline()
+                    if not line:
+                        return
+                    verb = line.split(b" ")[0].strip().upper().decode("ascii", "replace")
+                    if verb == self.at:
+                        self._trickle(connection)
+                        return
+                    if verb == "DATA" and self.at == "END":  # take the message, then trickle
+                        connection.sendall(b"354 go ahead\r\n")
+                        while reader.readline() not in (b".\r\n", b""):
+                            pass
+                        self._trickle(connection)
+                        return
+                    connection.sendall(_EHLO if verb == "EHLO" else b"250 OK\r\n")
+            except OSError:
+                return
+
+    def _trickle(self, connection: socket.socket) -> None:
+        while not self._stop.wait(self.interval):
+            connection.sendall(b"250-still thinking\r\n")
+
+
+@pytest.fixture
+def trickle_server():
+    started: list[TrickleServer] = []
+
+    def start(**options) -> TrickleServer:
+        server = TrickleServer(**options).start()
         started.append(server)
         return server
 

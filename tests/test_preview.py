@@ -401,3 +401,21 @@ def test_the_next_digest_shows_the_late_items_it_will_hold(tmp_path: Path) -> No
     text = squash(page.text)
     assert "Arrived after the send" in text
     assert "Includes 1 item published before this period that no digest held yet" in text
+
+
+def test_checks_show_whether_dkim_is_configured_and_verifies(preview: Preview, tmp_path: Path) -> None:
+    def text(page: str) -> str:
+        return squash(re.sub(r"<[^>]+>", " ", page))
+
+    page = text(preview.client().get(f"/digest/weekly/{this_week()}", params={"view": "checks"}).text)
+    assert "DKIM signature needs a look" in page and "not configured" in page
+    key = tmp_path / "dkim.pem"
+    made = preview.cli("dkim", "keygen", "--selector", "dg", "--out", str(key))
+    assert made.returncode == 0, made.stderr
+    signed_env = {"DIGEST_DKIM_PRIVATE_KEY": str(key), "DIGEST_DKIM_SELECTOR": "dg"}
+    (tmp_path / "signed").mkdir()
+    with running_preview(tmp_path / "signed", **signed_env) as signed:
+        page = text(signed.client().get(f"/digest/weekly/{this_week()}", params={"view": "checks"}).text)
+    assert "DKIM signature passed" in page, page[page.find("DKIM") - 200 : page.find("DKIM") + 400]
+    assert "signed by d=example.org s=dg; verifies against the key" in page
+    assert "dg._domainkey.example.org" in page

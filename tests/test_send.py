@@ -75,9 +75,16 @@ def test_faulty_server_gives_every_good_address_one_copy_and_never_retries_550(a
     server = smtp_server(temp_fail_every=7, drop_every=23, reject=bad)
     settings = settings_for(any_db_url, **server.env())
     report = send_period(settings, engine, composed(settings, engine, week(settings), NOW), NOW)
-    assert (report.sent, report.failed, report.complete) == (198, 2, True)
-    assert report.retried > 0 and server.handler.counts["dropped"] > 0
-    assert server.recipients() == sorted(set(address("weekly", n) for n in range(200)) - bad)
+    # A hang-up after the end of data is ambiguous: not retried in the run, left for the next one.
+    dropped = server.handler.counts["dropped"]
+    assert dropped > 0 and report.ambiguous == dropped and report.retried > 0
+    assert (report.sent, report.failed, report.complete) == (198 - dropped, 2, False)
+    fixed = smtp_server()
+    fixed_settings = settings_for(any_db_url, **fixed.env())
+    rerun = send_period(fixed_settings, engine, composed(settings, engine, week(settings), NOW), NOW)
+    assert (rerun.sent, rerun.complete) == (dropped, True)
+    received = server.recipients() + fixed.recipients()
+    assert sorted(received) == sorted(set(address("weekly", n) for n in range(200)) - bad)
     assert server.handler.counts["rejected"] == 2  # asked once each, never again
     assert states(engine) == Counter(sent=198, failed=2)
     with engine.connect() as connection:
@@ -90,14 +97,19 @@ def test_faulty_server_gives_every_good_address_one_copy_and_never_retries_550(a
     assert server.handler.counts["rejected"] == 2
 
 
-def test_an_ambiguous_delivery_is_sent_again_with_the_same_message_id(db_url, smtp_server):
+def test_an_ambiguous_delivery_is_sent_once_more_by_the_next_run_with_the_same_message_id(
+    db_url, smtp_server
+):
     # The server keeps the message but the connection drops before its "250": the sender cannot
-    # know. It sends again (at least once), and the copy carries the same Message-ID.
+    # know. Not within the run (a loop would multiply copies); the next run sends it once more,
+    # and the copy carries the same Message-ID.
     engine = prepared_store(db_url, weekly=20)
     server = smtp_server(drop_after_accept_every=10)
     settings = settings_for(db_url, **server.env())
     report = send_period(settings, engine, composed(settings, engine, week(settings), NOW), NOW)
-    assert (report.sent, report.complete) == (20, True)
+    assert (report.sent, report.ambiguous, report.complete) == (18, 2, False)
+    report = send_period(settings, engine, composed(settings, engine, week(settings), NOW), NOW)
+    assert (report.sent, report.complete) == (2, True)
     copies = Counter(server.recipients())
     doubled = [email for email, n in copies.items() if n == 2]
     assert set(copies) == {address("weekly", n) for n in range(20)}

@@ -7,6 +7,7 @@ command, so nothing here pulls in the store, the readers or the renderer until a
 from __future__ import annotations
 
 import json
+import os
 import signal
 import threading
 from collections.abc import Callable, Iterator
@@ -123,9 +124,14 @@ def _json_default(value: Any) -> Any:
 
 @contextmanager
 def stop_on_signals(stop: threading.Event, on_signal: Callable[[int], None] | None = None) -> Iterator[None]:
-    """SIGTERM and Ctrl-C set `stop`: work in flight finishes and is recorded, nothing new starts."""
+    """SIGTERM and Ctrl-C set `stop`: work in flight finishes and is recorded, nothing new starts
+    (within 2 x DIGEST_SMTP_TIMEOUT). A second signal exits at once: rows left mid-send are
+    taken back by the next run, which sees their process is gone."""
 
     def handler(signum: int, _frame) -> None:
+        if stop.is_set():
+            os.write(2, b"digest: error: second signal: exiting at once\n")
+            os._exit(130)
         if on_signal is not None:
             on_signal(signum)
         stop.set()

@@ -70,7 +70,7 @@ def send(cadence: str, period, unfinished: bool, dry_run: bool, to: str | None, 
                 config, engine(), digest, when, stop_event=stop, progress=progress, renderings=languages
             )
         except sending.SendAborted as exc:
-            if exc.report:
+            if exc.report and exc.exit_code != 2:  # a setting to fix: no "rerun to finish"
                 _summary(exc.report)
             raise
     _summary(report)
@@ -124,7 +124,8 @@ def _summary(report) -> None:
     processes = f" in {report.processes} processes" if report.processes > 1 else ""
     click.echo(
         f"{report.cadence} {report.period}: sent {report.sent}, failed {report.failed}, "
-        f"skipped {report.skipped}, already sent {report.already_sent}, retried {report.retried}; "
+        f"skipped {report.skipped}, already sent {report.already_sent}, retried {report.retried}"
+        f"{f', ambiguous {report.ambiguous} (no reply after the end of data)' if report.ambiguous else ''}; "
         f"{report.elapsed:.1f}s, {report.rate:.0f} msg/s via {report.transport}{processes}; {status}"
     )
     for email, reason in report.failures[:20]:

@@ -128,6 +128,10 @@ def _print_record(record: dict) -> None:
         click.echo(f"{label:<11} {value}")
     for event in record["events"]:
         click.echo(f"{'event':<11} {when(event['at'])} {event['event']} ({event['source'] or '-'})")
+    for report in record["bounces"]:
+        click.echo(
+            f"{'report':<11} {when(report['received_at'])} {report['kind']}: {report['detail'] or '-'}"
+        )
 
 
 @subscribers.command()

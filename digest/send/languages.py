@@ -16,10 +16,21 @@ class LettersByLanguage:
     on the language, so a retry in another language is still the same message."""
 
     def __init__(
-        self, settings: Settings, renderings: Mapping[str, RenderedDigest], default: str, now: datetime
+        self,
+        settings: Settings,
+        renderings: Mapping[str, RenderedDigest],
+        default: str,
+        now: datetime,
+        signing_process: bool = False,
     ):
-        self.letters = {lang: Letters(settings, rendered, now) for lang, rendered in renderings.items()}
+        self.letters = {
+            lang: Letters(settings, rendered, now, signing_process) for lang, rendered in renderings.items()
+        }
         self.default = self.letters[default]
+
+    def close(self) -> None:
+        for letters in self.letters.values():
+            letters.close()
 
     def message_id(self, recipient: Recipient) -> str:
         return self.default.message_id(recipient)

@@ -39,6 +39,10 @@ class DeliveryLog(Protocol):
 
     def note_attempt(self, row_id: int, reason: str) -> None: ...
 
+    def mark_ambiguous(self, row: Claimed, reason: str) -> bool:
+        """The server may have the message (no reply to its end of data): never retried in this
+        run; True when the row is now final (failed) after its last allowed try."""
+
     def release(self, ids: Iterable[int], owner: str) -> int:
         """This run's unfinished rows go back to pending for the next run."""
 

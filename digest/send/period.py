@@ -16,6 +16,7 @@ the next run: a duplicate is rarer and cheaper than a reader who silently misses
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -79,7 +80,9 @@ def send_period(
     runner = Runner(
         StoredDeliveryLog(engine, digest.id, fence=fence),
         transport,
-        LettersByLanguage(settings, languages, settings.locale, now),
+        letters := LettersByLanguage(
+            settings, languages, settings.locale, now, signing_process=(os.cpu_count() or 1) > 1
+        ),
         _pace(settings, sizes, 0),
         stop_event=stop_event,
         progress=_progress(engine, digest.id, progress, sizes),
@@ -93,6 +96,8 @@ def send_period(
         _finish(engine, digest.id, report, getattr(exc, "stats", runner.stats), started, clock)
         exc.report = report
         raise
+    finally:
+        letters.close()
     _finish(engine, digest.id, report, stats, started, clock)
     return report
 

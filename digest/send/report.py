@@ -14,6 +14,7 @@ class RunStats:
     bounced: int = 0
     retried: int = 0
     released: int = 0
+    ambiguous: int = 0
     failures: list[tuple[str, str]] = field(default_factory=list)
 
 
@@ -27,6 +28,7 @@ class SendReport:
     failed: int = 0  # by this run: permanent (5xx) failures
     bounced: int = 0  # subscribers this run marked bounced
     retried: int = 0  # temporary failures retried within the run
+    ambiguous: int = 0  # messages whose end of data went unanswered (not retried in the run)
     pending: int = 0  # still owed after this run (a rerun sends them)
     skipped: int = 0  # subscribers who left before their turn (total for the digest)
     already_sent: int = 0  # sent by earlier runs
@@ -41,7 +43,7 @@ class SendReport:
 
     def take(self, stats: RunStats) -> None:
         self.sent, self.failed, self.bounced = stats.sent, stats.failed, stats.bounced
-        self.retried, self.failures = stats.retried, stats.failures
+        self.retried, self.failures, self.ambiguous = stats.retried, stats.failures, stats.ambiguous
 
 
 class SendAborted(DigestError):
@@ -49,3 +51,10 @@ class SendAborted(DigestError):
     `report` holds the digest's state when the run stopped, once send_period has made it."""
 
     report: SendReport | None = None
+
+
+class SendMisconfigured(SendAborted):
+    """The server showed a setting is wrong (untrusted certificate, login refused): nothing will
+    work until it is fixed, so the run stops at the first sign (exit status 2)."""
+
+    exit_code = 2

@@ -27,10 +27,11 @@ from digest.clock import Clock, utc_now
 from digest.mail import Letters, Recipient
 from digest.models import Claimed
 from digest.owners import new_owner_id, owner_is_gone
+from digest.send.connections import interrupt_all, open_first
 from digest.send.languages import LettersByLanguage
 from digest.send.log import DeliveryLog
 from digest.send.pacing import MAX_TRIES, RateLimiter, backoff, claim_size
-from digest.send.report import RunStats, SendAborted
+from digest.send.report import RunStats, SendAborted, SendMisconfigured
 from digest.transport import Connection, DeliveryError, Transport
 
 WAIT_FOR_OTHERS = 0.2  # poll interval while another live run finishes its claims
@@ -90,6 +91,7 @@ class Runner:
         self.order = itertools.count()
         self.recent: deque[bool] = deque(maxlen=max(10, 3 * concurrency))
         self.abort: str | None = None
+        self.abort_kind = "fatal"
         self.quiet_until = 0.0
         self.unproven: list[Claimed] = []  # 5xx failures since the last success
         self.rejected_everyone = False
@@ -99,7 +101,9 @@ class Runner:
         self.moving = 0  # jobs handed to the workers whose outcome the main thread has not taken
         self.halted = False  # the run is over: workers send nothing more
         self.connections: list[Connection] = []
+        self.spare: list[Connection] = []  # opened by _probe, for the first worker
         self.connections_lock = threading.Lock()
+        self.interrupted = False
 
     # --- the loop ------------------------------------------------------------------------------
 
@@ -110,6 +114,7 @@ class Runner:
         ]
         try:
             self._recover()
+            self._probe()
             for worker in workers:
                 worker.start()
             self._loop()
@@ -121,11 +126,34 @@ class Runner:
             finally:
                 self.log.close()
         if self.abort:
-            raise SendAborted(self.abort)
+            raise (SendMisconfigured if self.abort_kind == "config" else SendAborted)(self.abort)
         return self.stats
+
+    def _probe(self) -> None:
+        """Open one connection before the workers start: a setting the server refuses (untrusted
+        certificate, login) then shows once, not once per connection."""
+        try:
+            connection = self._connect()
+        except DeliveryError as exc:
+            error = exc
+        else:
+            error = open_first(connection, self._stopping)
+            if error is None:
+                self.spare.append(connection)
+        if error is not None and error.kind in ("fatal", "config"):
+            self.abort, self.abort_kind = f"stopped: {error.reason}", error.kind
+
+    def _interrupt(self) -> None:
+        """Stopping: connections idle or inside an envelope are cut now, so a stuck server cannot
+        hold the stop up; a message already out keeps its deadline for the reply."""
+        self.interrupted = True
+        with self.connections_lock:
+            interrupt_all(self.connections)
 
     def _loop(self) -> None:
         while True:
+            if self._stopping() and not self.interrupted:
+                self._interrupt()
             if not self._stopping():
                 self._feed()
             if self.moving:
@@ -257,9 +285,13 @@ class Runner:
 
     def _record_failure(self, log: DeliveryLog, outcome: Outcome) -> None:
         job = outcome.job
-        if outcome.kind == "permanent":
-            if log.mark_failed(job.row, outcome.reason):
+        if outcome.kind in ("permanent", "content"):  # content: the message's fault, no bounce
+            if log.mark_failed(job.row, outcome.reason) and outcome.kind == "permanent":
                 self.unproven.append(job.row)
+            return
+        if outcome.kind == "ambiguous":
+            if not log.mark_ambiguous(job.row, outcome.reason):
+                self.exhausted.append(job.row.id)  # the next run may try once more
             return
         log.note_attempt(job.row.id, outcome.reason)
         job.tries += 1
@@ -272,15 +304,17 @@ class Runner:
 
     def _account(self, outcomes: list[Outcome]) -> None:
         for outcome in outcomes:
-            self.recent.append(outcome.kind == "sent")
+            self.recent.append(outcome.kind in ("sent", "content", "ambiguous"))
             if outcome.kind == "sent":
                 self.stats.sent += 1
-            elif outcome.kind == "permanent":
+            elif outcome.kind in ("permanent", "content"):
                 self.stats.failed += 1
                 if len(self.stats.failures) < 100:
                     self.stats.failures.append((outcome.job.row.email, outcome.reason))
-            elif outcome.kind == "fatal" and self.abort is None:
-                self.abort = f"stopped: {outcome.reason}"
+            elif outcome.kind == "ambiguous":
+                self.stats.ambiguous += 1
+            elif outcome.kind in ("fatal", "config") and self.abort is None:
+                self.abort, self.abort_kind = f"stopped: {outcome.reason}", outcome.kind
         if self.abort is None and len(self.recent) == self.recent.maxlen and not any(self.recent):
             self.rejected_everyone = len(self.unproven) > 0
             self.abort = (
@@ -336,7 +370,7 @@ class Runner:
         try:
             outgoing = self.letters.to(_recipient(job.row), job.message_id)
             if not mine:
-                mine.append(self._connect())
+                mine.append(self._spare() or self._connect())
             mine[0].send(outgoing, ready)
         except DeliveryError as exc:
             return Outcome(job, exc.kind, exc.reason)
@@ -353,10 +387,14 @@ class Runner:
             self.connections.append(connection)
         return connection
 
+    def _spare(self) -> Connection | None:
+        with self.connections_lock:
+            return self.spare.pop() if self.spare else None
+
     def _close_connections(self) -> None:
         for connection in self.connections:
             connection.close()
 
 
 def _recipient(row: Claimed) -> Recipient:
-    return Recipient(row.email, row.name, row.subscriber_id, row.locale)
+    return Recipient(row.email, row.name, row.subscriber_id, row.locale, row.id)

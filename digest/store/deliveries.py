@@ -155,6 +155,30 @@ def mark_failed(connection: Connection, row: Claimed, reason: str) -> bool:
     return result.rowcount == 1
 
 
+AMBIGUOUS_LIMIT = 2  # copies an unanswered end of data may have caused, across all runs
+
+
+def mark_ambiguous(connection: Connection, row: Claimed, reason: str) -> bool:
+    """The end of data went out and no reply came: the server may have the message. Not retried in
+    this run; a later run tries once more (same Message-ID, so a receiver can drop the duplicate),
+    then the row is `failed`. True when this made it final."""
+    connection.execute(
+        update(deliveries)
+        .where(deliveries.c.id == row.id)
+        .values(
+            ambiguous=deliveries.c.ambiguous + 1,
+            attempts=deliveries.c.attempts + 1,
+            last_error=f"ambiguous: {reason}"[:500],
+        )
+    )
+    result = connection.execute(
+        update(deliveries)
+        .where(deliveries.c.id == row.id, deliveries.c.ambiguous >= AMBIGUOUS_LIMIT)
+        .values(state="failed", claimed_by=None)
+    )
+    return result.rowcount == 1
+
+
 def reopen_failed(connection: Connection, ids: Iterable[int]) -> int:
     """Failures that were the server's fault after all (it rejected everyone): owed again."""
     ids = list(ids)

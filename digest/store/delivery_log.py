@@ -72,6 +72,9 @@ class StoredDeliveryLog:
     def note_attempt(self, row_id: int, reason: str) -> None:
         rows.note_attempt(self._connection, row_id, reason)
 
+    def mark_ambiguous(self, row: Claimed, reason: str) -> bool:
+        return rows.mark_ambiguous(self._connection, row, reason)
+
     def release(self, ids: Iterable[int], owner: str) -> int:
         return rows.release(self._connection, ids, owner)
 

@@ -136,6 +136,7 @@ deliveries = Table(
     Column("email", String(320), nullable=False),
     Column("state", String(16), nullable=False),
     Column("attempts", Integer, nullable=False, default=0),
+    Column("ambiguous", Integer, nullable=False, default=0, server_default="0"),
     Column("last_error", Text),
     Column("message_id", Text),
     Column("claimed_by", String(64)),
@@ -340,6 +341,41 @@ def _scheduler_schedules_per_time_zone(connection) -> None:
         connection.execute(text("ALTER TABLE scheduler_jobs ALTER COLUMN cadence TYPE VARCHAR(100)"))
 
 
+# Bounce and complaint reports (digest/bounces/): each raw report kept, size-capped, with what it
+# was read as, so a misclassification can be checked. `fingerprint` makes a report count once.
+bounce_reports = Table(
+    "bounce_reports",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("fingerprint", String(128), nullable=False),
+    Column("kind", String(16), nullable=False),  # permanent, temporary, complaint, unparsed
+    Column("recipient", String(320), nullable=False),  # "" when none could be read
+    Column("subscriber_id", Integer, ForeignKey("subscribers.id")),
+    Column("delivery_id", Integer, ForeignKey("deliveries.id")),
+    Column("matched_by", String(16)),  # verp, message-id, address
+    Column("detail", Text),
+    Column("source", Text),
+    Column("size", Integer, nullable=False),
+    Column("raw", Text, nullable=False),
+    Column("received_at", UTCDateTime, nullable=False),
+    UniqueConstraint("fingerprint", "recipient", name="uq_bounce_reports_fingerprint_recipient"),
+    Index("ix_bounce_reports_subscriber", "subscriber_id"),
+    Index("ix_bounce_reports_delivery", "delivery_id"),
+)
+
+
+def add_bounce_reports(connection) -> None:
+    metadata.create_all(connection, tables=[bounce_reports])
+    connection.execute(text("CREATE INDEX ix_deliveries_message_id ON deliveries (message_id)"))
+
+
+def add_delivery_ambiguous(connection) -> None:
+    """How many times a delivery's end of data went unanswered (digest.send: at most twice)."""
+    columns = {c["name"] for c in inspect(connection).get_columns("deliveries")}
+    if "ambiguous" not in columns:  # a new database got it from the table definition
+        connection.execute(text("ALTER TABLE deliveries ADD COLUMN ambiguous INTEGER NOT NULL DEFAULT 0"))
+
+
 # Append only: each entry upgrades an existing database by one version, in one transaction.
 MIGRATIONS = [
     _create_v1,
@@ -352,4 +388,6 @@ MIGRATIONS = [
     _record_digest_items,
     _subscriber_locale_and_timezone,
     _scheduler_schedules_per_time_zone,
+    add_bounce_reports,
+    add_delivery_ambiguous,
 ]

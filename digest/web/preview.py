@@ -33,7 +33,7 @@ from digest.errors import ConfigError, DigestError, EmptyPeriodError
 from digest.periods import Period, describe
 from digest.render.templates import builtin_dir, environment
 from digest.web.common import SecurityHeaders, error_handlers, run_app
-from digest.web.preview_checks import html_checks, spamassassin
+from digest.web.preview_checks import dkim_check, html_checks, spamassassin
 from digest.web.preview_edition import edition_action, edition_context, intro_render
 from digest.web.preview_sample import force_dark, force_light
 from digest.web.preview_send import send_test_copy
@@ -171,9 +171,20 @@ def digest_page(request: Request) -> Response:
         **_context(request, period, settings),
         error=None,
         sample=sample,
-        checks=html_checks(sample.html, sample.message),
+        checks=[*html_checks(sample.html, sample.message), _dkim_check(settings, sample.message)],
         spam=spamassassin(sample.message) if view == "checks" else None,
     )
+
+
+def _dkim_check(settings: Settings, message: bytes):
+    from digest.dkim import dns_name, dns_value, load_key
+    from digest.mail import sender_domain
+
+    if settings.dkim_private_key is None:
+        return dkim_check(message, None)
+    domain = settings.dkim_domain or sender_domain(settings)
+    record = dns_value(load_key(settings.dkim_private_key))
+    return dkim_check(message, record, dns_name(settings.dkim_selector or "?", domain))
 
 
 def _failed_page(request: Request, period: Period, settings: Settings, error: str) -> Response:

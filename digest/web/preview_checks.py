@@ -95,6 +95,34 @@ def html_checks(html: str, message: bytes) -> list[Check]:
     return [size_check(html), parts_check(message), links_check(html), images_check(html)]
 
 
+def dkim_check(message: bytes, txt_record: str | None, dns_name: str = "") -> Check:
+    """Whether the sample carries a DKIM signature that dkimpy verifies against the configured key
+    (its public half, as the DNS record must publish it: no DNS is asked), and covers both
+    unsubscribe headers, without which Gmail and Yahoo do not offer one-click unsubscribe."""
+    if txt_record is None:
+        return Check(
+            "DKIM signature",
+            False,
+            "not configured: messages go out unsigned "
+            "(digest dkim keygen, then DIGEST_DKIM_PRIVATE_KEY and DIGEST_DKIM_SELECTOR)",
+        )
+    from digest.dkim import verify
+
+    parsed = message_from_bytes(message, policy=policy.compat32)
+    signature = " ".join(str(parsed.get("DKIM-Signature", "")).split())
+    tags = dict(t.strip().split("=", 1) for t in signature.replace(" ", "").split(";") if "=" in t)
+    covered = set(tags.get("h", "").split(":"))
+    missing = [h for h in ("list-unsubscribe", "list-unsubscribe-post") if h not in covered]
+    ok = bool(signature) and verify(message, txt_record) and not missing
+    summary = (
+        f"signed by d={tags.get('d')} s={tags.get('s')}; verifies against the key; "
+        f"publish the key as the TXT record {dns_name}"
+        if ok
+        else "the sample's signature does not verify against DIGEST_DKIM_PRIVATE_KEY"
+    )
+    return Check("DKIM signature", ok, summary, tuple(f"h= lacks {h}" for h in missing))
+
+
 @dataclass(frozen=True)
 class SpamRule:
     score: float

@@ -44,10 +44,15 @@ def render_period(
     """Render the digest of `period` as its edition says; an empty one is an error, never a mail."""
     if period.cadence != cadence:
         raise ValueError(f"period {period.key} is {period.cadence}, not {cadence}")
+    return _as_it_goes(settings, engine, _edition(settings, engine, period, now), period, now)
+
+
+def _edition(settings: Settings, engine: Engine, period: Period, now: datetime) -> EditionView:
+    """The period's edition; one with no items at all is an error naming the period that has some."""
     view = show(settings, engine, period)
     if not view.entries:
         raise no_items_error(settings, engine, period, now)
-    return _as_it_goes(settings, engine, view, period, now)
+    return view
 
 
 def _as_it_goes(
@@ -119,7 +124,7 @@ def stored_digest(
         stored = _load(engine, cadence, period)
         if stored is not None:
             return stored
-        view = show(settings, engine, period)
+        view = _edition(settings, engine, period, now)
         check_sendable(view.edition)
         rendered = _as_it_goes(settings, engine, view, period, now)
         if not rendered.item_ids:  # an approved copy: it holds the edition's chosen items

@@ -99,7 +99,7 @@ def test_edits_made_in_the_browser_are_what_is_sent(browser, smtp_server, tmp_pa
         snap_all(browser, f"{preview.url}/digest/weekly/{week}?view=edition", "preview-edition")
         assert errors == []
 
-        sent = preview.cli("send", "--period", week)
+        sent = preview.cli("send", "--period", week, "--unfinished")
         assert sent.returncode == 0, sent.stderr
     [received] = server.received
     message = received.message()

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 from digest.errors import SourceError
 from digest.models import Item
 from digest.sources.decode import charset_of, decode_text
-from digest.sources.feed import read_feed
+from digest.sources.feed import PARSE_SECONDS, read_feed
 from digest.sources.fetch import FetchPolicy, fetch
 from digest.sources.found import Found
 from digest.sources.markdown import read_markdown
@@ -57,11 +57,18 @@ def sniff(data: bytes, content_type: str = "") -> str:
 
 
 def parse_bytes(
-    data: bytes, kind: str, source: str, tz: ZoneInfo, url: str | None = None, content_type: str = ""
+    data: bytes,
+    kind: str,
+    source: str,
+    tz: ZoneInfo,
+    url: str | None = None,
+    content_type: str = "",
+    parse_seconds: float = PARSE_SECONDS,
 ) -> Found:
-    """Items of one file or body in format `kind`; relative links resolve against `url`."""
+    """Items of one file or body in format `kind`; relative links resolve against `url`. A feed's
+    parse is stopped after `parse_seconds` (a URL's: DIGEST_FETCH_TIMEOUT, like its download)."""
     if kind == "feed":
-        return read_feed(data, source, tz, url, content_type)
+        return read_feed(data, source, tz, url, content_type, parse_seconds)
     decoding = Found()
     text = decode_text(data, decoding, charset_of(content_type))
     found = _TEXT_READERS[kind](text, source, tz, url)
@@ -104,7 +111,8 @@ def _read(unit: str, tz: ZoneInfo, policy: FetchPolicy) -> Found:
     if _is_url(unit):
         fetched = fetch(unit, policy)
         kind = sniff(fetched.body, fetched.content_type.lower())
-        return parse_bytes(fetched.body, kind, unit, tz, fetched.url, fetched.content_type)
+        body, url, content_type = fetched.body, fetched.url, fetched.content_type
+        return parse_bytes(body, kind, unit, tz, url, content_type, policy.deadline)
     data = Path(unit).read_bytes()
     return parse_bytes(data, _BY_EXTENSION.get(Path(unit).suffix.lower()) or sniff(data), unit, tz)
 

@@ -123,7 +123,13 @@ def _problem(exc: Exception | None, declared: bool) -> str:
     return single_line(str(exc).splitlines()[0] if exc and str(exc) else type(exc).__name__)[:200]
 
 
-def parse_feed(data: bytes, found: Found, url: str | None = None, content_type: str = ""):
+def parse_feed(
+    data: bytes,
+    found: Found,
+    url: str | None = None,
+    content_type: str = "",
+    parse_seconds: float = PARSE_SECONDS,
+):
     """feedparser's reading of a feed decoded by us (UTF-8 from here on), entities checked first."""
     text = decode_xml(data, found, charset_of(content_type))
     check_entities(text)
@@ -137,7 +143,7 @@ def parse_feed(data: bytes, found: Found, url: str | None = None, content_type: 
     headers = {"content-type": "application/xml; charset=utf-8"}
     if url:
         headers["content-location"] = url
-    with time_limit(PARSE_SECONDS, "reading the feed"):
+    with time_limit(parse_seconds, "reading the feed"):
         return feedparser.parse(
             encoded, response_headers=headers, resolve_relative_uris=True, sanitize_html=True
         )
@@ -159,10 +165,15 @@ def _usable(entry) -> bool:
 
 
 def read_feed(
-    data: bytes, source: str, tz: ZoneInfo, url: str | None = None, content_type: str = ""
+    data: bytes,
+    source: str,
+    tz: ZoneInfo,
+    url: str | None = None,
+    content_type: str = "",
+    parse_seconds: float = PARSE_SECONDS,
 ) -> Found:
     found = Found()
-    parsed = parse_feed(data, found, url, content_type)
+    parsed = parse_feed(data, found, url, content_type, parse_seconds)
     problem = None
     if parsed.bozo and not isinstance(parsed.bozo_exception, _HARMLESS):
         problem = _problem(parsed.bozo_exception, data.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<?xml"))

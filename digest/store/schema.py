@@ -366,7 +366,7 @@ bounce_reports = Table(
 
 def add_bounce_reports(connection) -> None:
     metadata.create_all(connection, tables=[bounce_reports])
-    connection.execute(text("CREATE INDEX ix_deliveries_message_id ON deliveries (message_id)"))
+    connection.execute(text("CREATE INDEX IF NOT EXISTS ix_deliveries_message_id ON deliveries (message_id)"))
 
 
 def add_delivery_ambiguous(connection) -> None:

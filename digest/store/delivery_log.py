@@ -15,6 +15,7 @@ from sqlalchemy import Connection, Engine
 from digest.models import Claimed, OtherClaim
 from digest.store import deliveries as rows
 from digest.store import subscribers as subscriber_store
+from digest.store.write_turns import write_turn
 
 
 class StoredDeliveryLog:
@@ -36,7 +37,7 @@ class StoredDeliveryLog:
     def transaction(self) -> Iterator[StoredDeliveryLog]:
         if self._db is None:
             self._db = self.engine.connect()
-        with self._db.begin():
+        with write_turn(self.engine), self._db.begin():
             yield self
 
     def close(self) -> None:

@@ -218,10 +218,12 @@ class Runner:
 
     def _record(self, outcomes: list[Outcome]) -> None:
         """One transaction for every outcome that has arrived (group commit); then each waiting
-        worker may send again."""
+        connection may send its next content."""
         tried = [o for o in outcomes if o.kind != "unsent"]
         self.buffer.extendleft(reversed([o.job for o in outcomes if o.kind == "unsent"]))
-        if tried:
+        if tried and not self.unproven and all(o.kind == "sent" for o in tried):
+            self.log.commit_sent([(o.job.row.id, o.job.message_id) for o in tried], self.clock())
+        elif tried:
             now = self.clock()
             with self.log.transaction() as log:
                 sent = [(o.job.row.id, o.job.message_id) for o in tried if o.kind == "sent"]

@@ -26,7 +26,6 @@ from sqlalchemy import (
     true,
     update,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 
 from digest.models import Claimed, OtherClaim
 from digest.store import subscribers as subscriber_store
@@ -37,6 +36,10 @@ DONE = ("sent", "failed", "skipped")
 
 
 def _insert_ignoring_duplicates(connection: Connection):
+    # Imported here: the PostgreSQL dialect package (with its asyncpg module) is a tenth of a
+    # second of every `digest send` start-up on SQLite.
+    from sqlalchemy.dialects import postgresql, sqlite
+
     dialect = connection.dialect.name
     if dialect == "postgresql":
         return postgresql.insert(deliveries).on_conflict_do_nothing()

@@ -136,7 +136,11 @@ class Runner:
                 outcomes = self.lanes.poll(self._wait())
                 if outcomes:
                     self._record(outcomes)
-            elif stopping or not self._idle():
+            elif stopping:
+                return
+            elif self.buffer and self.limiter.delay():
+                self.stop_event.wait(self.limiter.delay())  # nothing in flight: the rate says wait
+            elif not self._idle():
                 return
 
     def _stopping(self) -> bool:

@@ -94,6 +94,7 @@ class Runner:
     # --- the loop ------------------------------------------------------------------------------
 
     def run(self) -> RunStats:
+        self.lanes.start()
         try:
             self._recover()
             self._probe()

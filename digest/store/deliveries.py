@@ -36,15 +36,17 @@ DONE = ("sent", "failed", "skipped")
 
 
 def _insert_ignoring_duplicates(connection: Connection):
-    # Imported here: the PostgreSQL dialect package (with its asyncpg module) is a tenth of a
-    # second of every `digest send` start-up on SQLite.
-    from sqlalchemy.dialects import postgresql, sqlite
-
+    # Each dialect's module imported only when it is the store's: the PostgreSQL package (with its
+    # asyncpg module) is a tenth of a second of every `digest send` start-up on SQLite.
     dialect = connection.dialect.name
     if dialect == "postgresql":
-        return postgresql.insert(deliveries).on_conflict_do_nothing()
+        from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+
+        return postgresql_insert(deliveries).on_conflict_do_nothing()
     if dialect == "sqlite":
-        return sqlite.insert(deliveries).on_conflict_do_nothing()
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        return sqlite_insert(deliveries).on_conflict_do_nothing()
     return insert(deliveries).prefix_with("IGNORE")  # MySQL-like: best effort
 
 

@@ -2,21 +2,17 @@
 
 Like Django's mail backends: `open_transport(settings)` picks SMTP when DIGEST_SMTP_HOST is set and
 the outbox folder otherwise; tests use `MemoryTransport`. A transport hands out connections
-(`connect()`), one per sending thread, each reused for many messages.
+(`connect()`), one per connection slot of a send (digest.send.lanes), each reused for many
+messages. When the SMTP server offers PIPELINING, the send drives the opened session itself
+(digest.pipelining); `send` below is the one-message-at-a-time way, for everything else.
 
-Failures are classified by what the server said, not by exception type: `DeliveryError.kind` is
-"temporary" (4xx, dropped connection, timeout: try again), "permanent" (5xx for this recipient:
-never retry), "content" (5xx for the message itself, such as "line too long": never retry, and not
-the recipient's bounce), "ambiguous" (the end of data went out and no reply came back: the server
-may have the message), "fatal" (the run cannot go on: the sender refused) or "config" (a setting
-is wrong: login refused, STARTTLS missing, untrusted certificate; stop at once and say so).
+Failures are classified by what the server said (digest.smtp_replies: `DeliveryError.kind`).
 Nothing here logs or repeats the SMTP password.
 
 A connection's `send` takes one `digest.mail.Outgoing` (envelope, message, Message-ID) and an
 optional gate, `ready()`, called once everything but the message itself is done
-(for SMTP: the envelope accepted, DATA answered 354) and before a byte of the message goes out: the
-send runner uses it to let a connection's next message get under way while the previous one's
-outcome is still being committed. If the gate returns False nothing is sent and the send raises
+(for SMTP: the envelope accepted, DATA answered 354) and before a byte of the message goes out: a
+send that is stopping answers False. If the gate returns False nothing is sent and the send raises
 DeliveryError("unsent"): a message counts as sent only when the server accepts its end of data, so
 hanging up in the middle of DATA delivers nothing.
 """
@@ -37,41 +33,28 @@ from typing import Protocol
 
 from digest.config import Settings
 from digest.mail import Outgoing
+from digest.smtp_replies import (
+    DeliveryError,
+    classify,
+    classify_data_reply,
+    describe_error,
+    envelope_error,
+    must_hang_up,
+)
 from digest.watchdog import WATCHDOG, shut
 from digest.wire import wire_data, wire_form
 
-__all__ = ["DeliveryError", "open_transport", "wire_data", "wire_form"]
-
-
-class DeliveryError(Exception):
-    def __init__(self, kind: str, reason: str, code: int | None = None, reconnect: bool = False):
-        super().__init__(reason)
-        self.kind = kind
-        self.code = code
-        self.reason = reason
-        self.reconnect = reconnect
-
-
-# A refusal of the message itself (RFC 3463 x.6.x media errors, x.3.4 too big, or saying so), not of
-# the address: the recipient is not to blame and must not be counted as bounced.
-_CONTENT_REFUSAL = re.compile(r"\b[45]\.(?:6\.\d{1,3}|3\.4)\b|line too long|too (?:big|large)|size", re.I)
-
-
-def classify_data_reply(code: int, text: str | bytes) -> DeliveryError:
-    error = classify(code, text)
-    if error.kind == "permanent" and _CONTENT_REFUSAL.search(error.reason):
-        return DeliveryError("content", error.reason, code)
-    return error
-
-
-def classify(code: int | None, text: str | bytes, *, fatal_5xx: bool = False) -> DeliveryError:
-    """4xx: temporary; 5xx: permanent for the recipient (or fatal when it concerns the sender)."""
-    if isinstance(text, bytes):
-        text = text.decode("utf-8", "replace")
-    reason = f"{code} {text}".strip() if code else text
-    if code is not None and 500 <= code < 600:
-        return DeliveryError("fatal" if fatal_5xx else "permanent", reason, code)
-    return DeliveryError("temporary", reason, code)
+__all__ = [
+    "DeliveryError",
+    "classify",
+    "classify_data_reply",
+    "describe_error",
+    "envelope_error",
+    "must_hang_up",
+    "open_transport",
+    "wire_data",
+    "wire_form",
+]
 
 
 Gate = Callable[[], bool] | None
@@ -229,11 +212,10 @@ class SMTPConnection:
         with self._deadline("MAIL, RCPT and DATA"):
             smtp.send(f"MAIL FROM:<{sender}>{size}\r\nRCPT TO:<{recipient}>\r\nDATA\r\n".encode("ascii"))
             mail, rcpt, go = smtp.getreply(), smtp.getreply(), smtp.getreply()
-        if mail[0] != 250 or rcpt[0] not in (250, 251) or go[0] != 354:
-            self._abandon(go[0] == 354 or 421 in (mail[0], rcpt[0], go[0]))
-            if mail[0] != 250:
-                raise classify(*mail, fatal_5xx=True)
-            raise classify(*rcpt) if rcpt[0] not in (250, 251) else classify(*go)
+        error = envelope_error(mail, rcpt, go)
+        if error is not None:
+            self._abandon(must_hang_up(mail, rcpt, go))
+            raise error
         self._deliver(data, ready)
 
     def _deliver(self, data: bytes, ready: Gate) -> None:
@@ -305,10 +287,6 @@ def plain_address(address: str) -> bool:
 def _through(ready: Gate) -> None:
     if ready is not None and not ready():
         raise DeliveryError("unsent", "stopped before the message went out")
-
-
-def describe_error(exc: BaseException) -> str:
-    return str(exc) or exc.__class__.__name__
 
 
 # --- outbox folder ----------------------------------------------------------------------------

@@ -35,7 +35,7 @@ LAYERS = (
     ("config", "config_values"),
     ("sources", "store"),
     ("ingest", "render", "mail", "letters", "subscribers", "signup", "review"),
-    ("compose", "transport", "confirmation", "wire", "pipelining"),
+    ("compose", "transport", "confirmation", "wire", "pipelining", "smtp_replies"),
     ("send",),
     ("bounces", "schedule", "web"),
     ("commands", "cli", "__main__"),

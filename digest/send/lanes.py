@@ -36,8 +36,9 @@ from digest.transport import (
     DeliveryError,
     SMTPConnection,
     Transport,
-    classify,
     classify_data_reply,
+    envelope_error,
+    must_hang_up,
     plain_address,
 )
 from digest.wire import wire_form
@@ -278,18 +279,14 @@ class Lanes:
             flight.replies[step.name] = (code, text)
 
     def _judge_envelope(self, lane: Lane, flight: Flight, code: int, text: str) -> None:
-        """As SMTPConnection._send_pipelined: each of the three replies judged on its own."""
-        mail, rcpt = flight.replies["mail"], flight.replies["rcpt"]
-        if mail[0] == 250 and rcpt[0] in (250, 251) and code == 354:
+        mail, rcpt, go = flight.replies["mail"], flight.replies["rcpt"], (code, text)
+        error = envelope_error(mail, rcpt, go)
+        if error is None:
             lane.accepted = flight
             return
-        if mail[0] != 250:
-            error = classify(*mail, fatal_5xx=True)
-        else:
-            error = classify(*rcpt) if rcpt[0] not in (250, 251) else classify(code, text)
         self.finished.append(Outcome(flight.job, error.kind, error.reason))
-        if code == 354 or 421 in (mail[0], rcpt[0], code):
-            self._lost(lane, error.reason)  # no RSET inside DATA: hanging up abandons it
+        if must_hang_up(mail, rcpt, go):
+            self._lost(lane, error.reason)
         else:
             lane.pipe.reset()
             self._flush(lane)

@@ -34,7 +34,7 @@ LAYERS = (
     ),
     ("config", "config_values"),
     ("sources", "store"),
-    ("ingest", "render", "mail", "subscribers", "signup", "review"),
+    ("ingest", "render", "mail", "subscribers", "signup", "preferences", "review"),
     ("compose", "transport", "confirmation", "wire"),
     ("send",),
     ("bounces", "schedule", "web"),

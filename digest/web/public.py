@@ -48,6 +48,7 @@ from digest.store.schema import MIGRATIONS
 from digest.tokens import SAMPLE_TOKEN, read_token
 from digest.web import subscription
 from digest.web.common import SecurityHeaders, error_handlers, read_form, run_app
+from digest.web.preferences_pages import PreferencePages
 from digest.web.signup_pages import TOKEN_PATHS, SignupPages
 
 TOKEN_IN_PATH = r"(/unsubscribe/)[^/?\s]+"
@@ -218,7 +219,7 @@ class PublicSite:
         """Samples and test copies link here: a page that changes nothing, on GET and POST alike."""
         if request.method == "POST":
             await request.body()
-        return self.page("sample-link.html")
+        return self.page("sample-link.html", lang=self.reader_language(request))
 
     async def stylesheet(self, request: Request) -> Response:
         css = self.templates().get_template("web/site.css").render(brand=self.settings.brand_color)
@@ -249,6 +250,7 @@ class PublicSite:
             Route("/archive", self.archive),
             Route("/archive/{cadence}/{period}", self.archived),
             *SignupPages(self).routes(),
+            *PreferencePages(self).routes(),
         ]
 
 

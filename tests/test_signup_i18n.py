@@ -136,7 +136,7 @@ def test_the_arabic_confirmation_mail_is_right_to_left(site: Server) -> None:
     assert mail["Subject"] == "أكِّد اشتراكك في IMT News"
     html = mail.get_body(("html",)).get_content()
     assert 'lang="ar" dir="rtl"' in html and "direction:rtl" in html
-    assert "نعم، اشترك لي" in html and "النشرة <strong>الأسبوعية</strong>" in html
+    assert "نعم، أريد الاشتراك" in html and "النشرة <strong>الأسبوعية</strong>" in html
     assert "تصلك هذه الرسالة لأن هذا العنوان" in mail.get_body(("plain",)).get_content()
 
 

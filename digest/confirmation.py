@@ -17,7 +17,7 @@ from email.message import EmailMessage
 from email.utils import format_datetime, parseaddr
 
 from digest.config import Settings
-from digest.locales import N_, plural_count, text_direction
+from digest.locales import N_, available_locales, plural_count, text_direction
 from digest.mail import POLICY, Outgoing, envelope_sender, sender, sender_domain
 from digest.render.colors import theme
 from digest.render.html import compile_mjml, inline_css
@@ -61,7 +61,7 @@ PREHEADERS = {
 
 def confirm_context(settings: Settings, cadence: str, link: str, lang: str | None = None) -> ConfirmContext:
     """The mail's words in `lang` (the sign-up's language; None: DIGEST_LOCALE)."""
-    lang = lang or settings.locale
+    lang = lang if lang in available_locales() else settings.locale  # it goes into a header
     _ = translations(lang, settings.templates_dir).gettext
     name = single_line(settings.name)
     site = settings.base_url.split("://", 1)[-1]

@@ -322,3 +322,28 @@ def test_language_and_zone_need_the_forms_nonce(site: Server) -> None:
     assert other_site.status_code == 403
     row = stored(site, "forged@example.org")
     assert (row.locale, row.timezone) == ("en", None)
+
+
+def test_a_locale_written_by_hand_in_the_store_never_reaches_a_path_or_header(site: Server) -> None:
+    url = reader(site, "hand@example.org", "../../../etc\r\nX-Evil: 1")
+    page = httpx.get(url, headers={"accept-language": "fr"}, timeout=10)
+    assert page.status_code == 200 and page.headers["content-language"] == "en"
+    assert "x-evil" not in page.headers and '<html lang="en"' in page.text
+
+
+def test_the_confirmation_mail_of_an_unknown_locale_is_in_digest_locale() -> None:
+    from datetime import UTC, datetime
+
+    from digest.config import load_settings
+    from digest.confirmation import build_confirmation
+
+    settings = load_settings(
+        environ={"DIGEST_FROM": "news@example.org", "DIGEST_SECRET_KEY": KEY, "DIGEST_LOCALE": "de"},
+        env_file=None,
+    )
+    link = "http://127.0.0.1/confirm/x"
+    message = build_confirmation(
+        settings, "a@example.org", None, "weekly", link, datetime.now(UTC), "xx\r\nBcc: y"
+    )
+    assert message["Content-Language"] == "de" and message["Bcc"] is None
+    assert message["Subject"].startswith("Bestätigen Sie Ihr Abonnement")

@@ -35,7 +35,7 @@ from starlette.types import ASGIApp
 from digest import subscribers
 from digest.clock import Clock, utc_now
 from digest.config import Settings
-from digest.locales import N_, negotiate, text_direction
+from digest.locales import N_, available_locales, negotiate, text_direction
 from digest.models import PERSONAL_MARKS
 from digest.periods import CADENCES, Period, parse_period
 from digest.render.formats import period_words
@@ -80,8 +80,9 @@ class PublicSite:
         self.root = urlsplit(settings.base_url).path.rstrip("/")
 
     def page(self, name: str, status_code: int = 200, lang: str | None = None, **context) -> HTMLResponse:
-        """A page in `lang` (the subscriber's or the browser's language, else DIGEST_LOCALE)."""
-        lang = lang or self.settings.locale
+        """A page in `lang` (the subscriber's or the browser's language, else DIGEST_LOCALE). A
+        value we do not ship (a row written by hand) never reaches a path or a header."""
+        lang = lang if lang in available_locales() else self.settings.locale
         body = (
             self.templates(lang)
             .get_template(f"web/{name}")

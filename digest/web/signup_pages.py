@@ -112,7 +112,7 @@ class SignupPages:
 
     def check_open(self) -> None:
         if self.settings.double_opt_in and not self.settings.from_addr:
-            raise HTTPException(503, "Sign-up is not open yet: the organizer has not set DIGEST_FROM.")
+            raise HTTPException(503, N_("Sign-up is not open yet: the organizer has not set DIGEST_FROM."))
 
     async def form(self, request: Request) -> Response:
         self.check_open()

@@ -61,7 +61,9 @@ def run_signing(report: Report, workdir: Path, count: int) -> None:
     _, env = prepare_store(workdir, 1)
     path, key = _key_file(workdir)
     plain, signed = _letters(env, None), _letters(env, path)
-    people = [Recipient(f"reader{n:06d}@bench.example.org", f"Reader {n}", n, delivery_id=n) for n in range(1000)]
+    people = [
+        Recipient(f"reader{n:06d}@bench.example.org", f"Reader {n}", n, delivery_id=n) for n in range(1000)
+    ]
     cycle = iter(people * (count // len(people) + 2))
     sample = signed.to(people[0]).data
     assert verify(sample, dns_value(key)), "the bench's signature does not verify"

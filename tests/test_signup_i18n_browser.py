@@ -88,6 +88,9 @@ def test_a_reader_changes_language_and_zone_on_the_manage_page(site: Server, bro
     page.get_by_role("button", name="حفظ").click()
     page.get_by_role("alert").wait_for()
     assert "لم يُحفظ شيء." in page.get_by_role("alert").inner_text()
+    field = page.get_by_label("المنطقة الزمنية")
+    assert field.get_attribute("aria-invalid") == "true"
+    assert field.evaluate("e => getComputedStyle(e).borderTopWidth") == "2px"  # marked, not only announced
     assert stored(site, "marta@example.org").timezone == "Asia/Dubai"
     page.context.close()
 

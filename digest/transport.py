@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Protocol
 
 from digest.config import Settings
-from digest.mail import Outgoing, Personalized
+from digest.mail import Outgoing
 from digest.watchdog import WATCHDOG, shut
 from digest.wire import wire_data, wire_form
 
@@ -165,7 +165,7 @@ class SMTPConnection:
         except (OSError, smtplib.SMTPException) as exc:
             smtp.close()
             raise DeliveryError(
-                "temporary", f"cannot connect to {where}: {_describe(exc)}", reconnect=True
+                "temporary", f"cannot connect to {where}: {describe_error(exc)}", reconnect=True
             ) from None
         return smtp
 
@@ -189,17 +189,20 @@ class SMTPConnection:
         self.open()
         sender, recipient = outgoing.sender, outgoing.recipient
         try:
-            if self.smtp.has_extn("pipelining") and _plain(sender) and _plain(recipient):
-                self._send_pipelined(sender, recipient, outgoing.message, ready)
+            data = wire_form(outgoing.message)
+            if self.smtp.has_extn("pipelining") and plain_address(sender) and plain_address(recipient):
+                self._send_pipelined(sender, recipient, data, ready)
             else:
-                self._send_stepwise(sender, recipient, outgoing.message, ready)
+                self._send_stepwise(sender, recipient, data, ready)
         except (OSError, smtplib.SMTPException) as exc:  # dropped, timed out, reset
-            self._drop()
-            raise DeliveryError("temporary", f"connection lost: {_describe(exc)}", reconnect=True) from None
+            self.drop()
+            raise DeliveryError(
+                "temporary", f"connection lost: {describe_error(exc)}", reconnect=True
+            ) from None
         finally:
             self.delivering = False
 
-    def _send_stepwise(self, sender: str, recipient: str, message: bytes | Personalized, ready: Gate) -> None:
+    def _send_stepwise(self, sender: str, recipient: str, data: bytes, ready: Gate) -> None:
         """Without PIPELINING: one command, one reply, each under its deadline."""
         with self._deadline("MAIL"):
             mail = self.smtp.mail(sender)
@@ -212,48 +215,46 @@ class SMTPConnection:
             self._abandon(rcpt[0] == 421)
             raise classify(*rcpt)
         with self._deadline("DATA"):
-            data = self.smtp.docmd("DATA")
-        if data[0] != 354:
-            self._abandon(data[0] == 421)
-            raise classify(*data)
-        self._deliver(message, ready)
+            go = self.smtp.docmd("DATA")
+        if go[0] != 354:
+            self._abandon(go[0] == 421)
+            raise classify(*go)
+        self._deliver(data, ready)
 
-    def _send_pipelined(
-        self, sender: str, recipient: str, message: bytes | Personalized, ready: Gate
-    ) -> None:
+    def _send_pipelined(self, sender: str, recipient: str, data: bytes, ready: Gate) -> None:
         """RFC 2920: MAIL, RCPT and DATA in one write, then their three replies, each judged on its
         own; the body goes only after DATA's 354. Two round trips instead of four."""
         smtp = self.smtp
-        size = f" SIZE={_size(message)}" if smtp.has_extn("size") else ""
+        size = f" SIZE={len(data)}" if smtp.has_extn("size") else ""
         with self._deadline("MAIL, RCPT and DATA"):
             smtp.send(f"MAIL FROM:<{sender}>{size}\r\nRCPT TO:<{recipient}>\r\nDATA\r\n".encode("ascii"))
-            mail, rcpt, data = smtp.getreply(), smtp.getreply(), smtp.getreply()
-        if mail[0] != 250 or rcpt[0] not in (250, 251) or data[0] != 354:
-            self._abandon(data[0] == 354 or 421 in (mail[0], rcpt[0], data[0]))
+            mail, rcpt, go = smtp.getreply(), smtp.getreply(), smtp.getreply()
+        if mail[0] != 250 or rcpt[0] not in (250, 251) or go[0] != 354:
+            self._abandon(go[0] == 354 or 421 in (mail[0], rcpt[0], go[0]))
             if mail[0] != 250:
                 raise classify(*mail, fatal_5xx=True)
-            raise classify(*rcpt) if rcpt[0] not in (250, 251) else classify(*data)
-        self._deliver(message, ready)
+            raise classify(*rcpt) if rcpt[0] not in (250, 251) else classify(*go)
+        self._deliver(data, ready)
 
-    def _deliver(self, message: bytes | Personalized, ready: Gate) -> None:
+    def _deliver(self, data: bytes, ready: Gate) -> None:
         """The message and its end of data. Once the end of data is out, a lost reply leaves the
         delivery ambiguous: the server may have taken it, so it must not be sent again blindly."""
         if ready is not None and not ready():
-            self._drop()  # no RSET inside DATA: hanging up abandons the transaction
+            self.drop()  # no RSET inside DATA: hanging up abandons the transaction
             raise DeliveryError("unsent", "stopped before the message went out")
         with self._deadline("the message"):
-            self.smtp.send(wire_form(message))
+            self.smtp.send(data)
         self.delivering = True
         try:
             with self._deadline("the end of data"):
                 code, text = self.smtp.getreply()
         except (OSError, smtplib.SMTPException) as exc:
-            self._drop()
-            reason = f"no reply after the end of data ({_describe(exc)})"
+            self.drop()
+            reason = f"no reply after the end of data ({describe_error(exc)})"
             raise DeliveryError("ambiguous", reason, reconnect=True) from None
         if code != 250:
             if code == 421:
-                self._drop()
+                self.drop()
             raise classify_data_reply(code, text)
 
     def interrupt(self) -> None:
@@ -268,15 +269,15 @@ class SMTPConnection:
         """After a refused envelope: RSET, or hang up when the server is closing or (against the
         rules) waits for a body nobody should send."""
         if drop:
-            self._drop()
+            self.drop()
             return
         try:
             with self._deadline("RSET"):
                 self.smtp.rset()
         except (OSError, smtplib.SMTPException):
-            self._drop()
+            self.drop()
 
-    def _drop(self) -> None:
+    def drop(self) -> None:
         if self.smtp is not None:
             try:
                 self.smtp.close()
@@ -292,14 +293,10 @@ class SMTPConnection:
         except (OSError, smtplib.SMTPException):
             pass
         finally:
-            self._drop()
+            self.drop()
 
 
-def _size(message: bytes | Personalized) -> int:
-    return len(wire_form(message))
-
-
-def _plain(address: str) -> bool:
+def plain_address(address: str) -> bool:
     """ASCII and on one line: safe to write into a pipelined command as it is. Anything else takes
     smtplib's path, which refuses line breaks and handles SMTPUTF8."""
     return address.isascii() and "\r" not in address and "\n" not in address
@@ -310,7 +307,7 @@ def _through(ready: Gate) -> None:
         raise DeliveryError("unsent", "stopped before the message went out")
 
 
-def _describe(exc: BaseException) -> str:
+def describe_error(exc: BaseException) -> str:
     return str(exc) or exc.__class__.__name__
 
 

@@ -35,7 +35,7 @@ LAYERS = (
     ("config", "config_values"),
     ("sources", "store"),
     ("ingest", "render", "mail", "subscribers", "signup", "preferences", "review"),
-    ("compose", "transport", "confirmation", "wire"),
+    ("compose", "transport", "confirmation", "wire", "pipelining"),
     ("send",),
     ("bounces", "schedule", "web"),
     ("commands", "cli", "__main__"),

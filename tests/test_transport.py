@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
-import ssl
-import subprocess
 import time
 
 import pytest
@@ -18,7 +15,6 @@ from digest.transport import (
     open_transport,
     wire_data,
 )
-from tests.conftest import require_tool
 from tests.delivery_support import settings_for
 
 
@@ -31,23 +27,6 @@ MESSAGE = b"From: a@example.org\r\nTo: b@example.com\r\nSubject: hi\r\n\r\nhello
 
 def smtp(server, **options) -> SMTPTransport:
     return SMTPTransport(server.host, server.port, **{"security": "none", "timeout": 5, **options})
-
-
-@pytest.fixture(scope="module")
-def certificate(tmp_path_factory):
-    require_tool("openssl", shutil.which("openssl") is not None)
-    folder = tmp_path_factory.mktemp("tls")
-    key, cert = folder / "key.pem", folder / "cert.pem"
-    subject = ["-days", "1", "-subj", "/CN=localhost", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"]
-    subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert, *subject],
-        check=True,
-        capture_output=True,
-    )
-    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    server_context.load_cert_chain(cert, key)
-    trusting = ssl.create_default_context(cafile=str(cert))
-    return server_context, trusting
 
 
 def test_no_smtp_host_means_the_outbox(tmp_path):

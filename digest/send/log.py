@@ -34,6 +34,9 @@ class DeliveryLog(Protocol):
     def mark_sent(self, sent: Sequence[tuple[int, str]], now: datetime) -> None:
         """(row id, Message-ID) pairs the server accepted."""
 
+    def commit_sent(self, sent: Sequence[tuple[int, str]], now: datetime) -> None:
+        """Outside `transaction()`: the same, committed at once (a group commit of successes)."""
+
     def mark_failed(self, row: Claimed, reason: str) -> bool:
         """A permanent failure, never retried; True when the row was still this run's."""
 

@@ -4,54 +4,39 @@ The promise after a crash (SIGKILL included) rests on one rule: a connection sen
 only after the outcome of its previous one is committed. So at any instant at most `concurrency`
 messages are sent-but-unrecorded, and those are the only ones a rerun can send twice.
 
-The main thread owns the database: it claims rows and feeds them to a job queue, and commits every
-outcome that has arrived in one transaction (group commit) as soon as the previous commit is done.
-Worker threads each own one connection: a worker builds its next message while its previous
-outcome is being committed, waits for that commit, then sends. So the log's commits overlap the
-SMTP traffic instead of taking turns with it, without widening the crash window.
+One thread does everything, in turns: it gives each connection its next message (send/lanes.py),
+waits for replies on all of them at once, and commits every outcome that has arrived in one
+transaction (group commit) before any connection's next content goes out. With SMTP pipelining a
+connection's next envelope is already out while the previous outcome commits, so the log's commits
+overlap the SMTP traffic without widening the crash window, and no message waits on a thread.
 """
 
 from __future__ import annotations
 
 import heapq
 import itertools
-import queue
 import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 
 from digest.clock import Clock, utc_now
-from digest.mail import Letters, Recipient
+from digest.mail import Letters, Outgoing
 from digest.models import Claimed
 from digest.owners import new_owner_id, owner_is_gone
-from digest.send.connections import interrupt_all, open_first
+from digest.send.connections import open_first
+from digest.send.jobs import Job, Outcome
+from digest.send.lanes import Lanes
 from digest.send.languages import LettersByLanguage
 from digest.send.log import DeliveryLog
 from digest.send.pacing import MAX_TRIES, RateLimiter, backoff, claim_size
 from digest.send.report import RunStats, SendAborted, SendMisconfigured
-from digest.transport import Connection, DeliveryError, Transport
+from digest.transport import DeliveryError, Transport
 
 WAIT_FOR_OTHERS = 0.2  # poll interval while another live run finishes its claims
-POLL = 0.5  # longest the main thread waits for an outcome before looking at stop, retries, rate
-
-
-@dataclass
-class Job:
-    row: Claimed
-    message_id: str
-    tries: int = 0
-
-
-@dataclass
-class Outcome:
-    job: Job
-    kind: str  # "sent", "temporary", "permanent", "fatal"; "unsent": not tried (stopping)
-    reason: str = ""
-    # Set by the main thread once the outcome is committed: the worker's next send waits for it.
-    recorded: threading.Event = field(default_factory=threading.Event)
+POLL = 0.5  # longest the run waits for a reply before looking at stop, retries, rate
 
 
 @dataclass(frozen=True)
@@ -96,125 +81,90 @@ class Runner:
         self.unproven: list[Claimed] = []  # 5xx failures since the last success
         self.rejected_everyone = False
         self.exhausted: list[int] = []  # rows that ran out of tries: released when the run ends
-        self.jobs: queue.SimpleQueue[Job | None] = queue.SimpleQueue()
-        self.outcomes: queue.SimpleQueue[Outcome] = queue.SimpleQueue()
-        self.moving = 0  # jobs handed to the workers whose outcome the main thread has not taken
-        self.halted = False  # the run is over: workers send nothing more
-        self.connections: list[Connection] = []
-        self.spare: list[Connection] = []  # opened by _probe, for the first worker
-        self.connections_lock = threading.Lock()
-        self.interrupted = False
+        self.lanes = Lanes(
+            transport,
+            concurrency,
+            self._take,
+            self.buffer.appendleft,
+            self._build,
+            self._stopping,
+            self.stop_event,
+        )
 
     # --- the loop ------------------------------------------------------------------------------
 
     def run(self) -> RunStats:
-        workers = [
-            threading.Thread(target=self._work, name=f"digest-send-{n}", daemon=True)
-            for n in range(self.concurrency)
-        ]
         try:
             self._recover()
             self._probe()
-            for worker in workers:
-                worker.start()
             self._loop()
         finally:
-            self._shutdown([w for w in workers if w.is_alive()])
-            self._close_connections()
             try:
-                self._give_back()
+                self._finish_in_flight()
             finally:
-                self.log.close()
+                self.lanes.close()
+                try:
+                    self._give_back()
+                finally:
+                    self.log.close()
         if self.abort:
             raise (SendMisconfigured if self.abort_kind == "config" else SendAborted)(self.abort)
         return self.stats
 
     def _probe(self) -> None:
-        """Open one connection before the workers start: a setting the server refuses (untrusted
-        certificate, login) then shows once, not once per connection."""
+        """Open one connection first: a setting the server refuses (untrusted certificate, login)
+        then shows once, not once per connection."""
         try:
-            connection = self._connect()
+            connection = self.lanes.connect()
         except DeliveryError as exc:
             error = exc
         else:
             error = open_first(connection, self._stopping)
             if error is None:
-                self.spare.append(connection)
+                self.lanes.spare = connection
         if error is not None and error.kind in ("fatal", "config"):
             self.abort, self.abort_kind = f"stopped: {error.reason}", error.kind
 
-    def _interrupt(self) -> None:
-        """Stopping: connections idle or inside an envelope are cut now, so a stuck server cannot
-        hold the stop up; a message already out keeps its deadline for the reply."""
-        self.interrupted = True
-        with self.connections_lock:
-            interrupt_all(self.connections)
-
     def _loop(self) -> None:
         while True:
-            if self._stopping() and not self.interrupted:
-                self._interrupt()
-            if not self._stopping():
-                self._feed()
-            if self.moving:
-                outcomes = self._collect()
+            stopping = self._stopping()
+            if stopping:
+                self.lanes.stop()
+            else:
+                self.lanes.dispatch()
+            if self.lanes.busy():
+                outcomes = self.lanes.poll(self._wait())
                 if outcomes:
                     self._record(outcomes)
-            elif self._stopping() or not self._idle():
+            elif stopping or not self._idle():
                 return
 
     def _stopping(self) -> bool:
         return self.abort is not None or self.stop_event.is_set()
 
-    def _feed(self) -> None:
-        """Keep each worker one job ahead (so it builds while its last outcome commits)."""
-        while self.moving < 2 * self.concurrency and not self._stopping():
-            job = self._next_job()
-            if job is None:
-                return
-            pause = self.limiter.delay()
-            if pause:
-                self.buffer.appendleft(job)
-                if self.moving:  # let finished work be recorded meanwhile
-                    return
-                self.stop_event.wait(pause)
-                continue
+    def _take(self) -> Job | None:
+        """The next message a connection may start, within the rate limit; None: none now."""
+        if self._stopping() or self.limiter.delay():
+            return None
+        job = self._next_job()
+        if job is not None:
             self.limiter.take()
-            self.moving += 1
-            self.jobs.put(job)
+        return job
 
-    def _collect(self) -> list[Outcome]:
-        """Every outcome that has arrived, waiting for the first one."""
-        timeout = POLL
-        if self.buffer or self.retries:  # come back when the rate limit or a retry allows more
-            due = self.retries[0][0] - time.monotonic() if self.retries else POLL
-            timeout = max(0.001, min(POLL, due, self.limiter.delay() or POLL))
-        try:
-            outcomes = [self.outcomes.get(timeout=timeout)]
-        except queue.Empty:
-            return []
-        while True:
-            try:
-                outcomes.append(self.outcomes.get_nowait())
-            except queue.Empty:
-                break
-        self.moving -= len(outcomes)
-        return outcomes
+    def _build(self, job: Job) -> Outgoing:
+        return self.letters.to(job.recipient, job.message_id)
 
-    def _shutdown(self, workers: list[threading.Thread]) -> None:
-        """Stop the workers; outcomes left behind by an error are recorded if the log still works."""
-        self.halted = True
-        for _ in workers:
-            self.jobs.put(None)
-        for worker in workers:
-            worker.join()
-        left: list[Outcome] = []
-        while not self.outcomes.empty():
-            left.append(self.outcomes.get_nowait())
-        while not self.jobs.empty():
-            job = self.jobs.get_nowait()
-            if job is not None:
-                left.append(Outcome(job, "unsent"))
+    def _wait(self) -> float:
+        """How long to wait for replies before looking again at retries and the rate limit."""
+        if not (self.buffer or self.retries):
+            return POLL
+        due = self.retries[0][0] - time.monotonic() if self.retries else POLL
+        return max(0.001, min(POLL, due, self.limiter.delay() or POLL))
+
+    def _finish_in_flight(self) -> None:
+        """Outcomes known when the loop ends (an error, a stop) are recorded if the log still works."""
+        self.lanes.stop()
+        left = self.lanes.poll(0)
         if left:
             self._record(left)
 
@@ -261,14 +211,19 @@ class Runner:
             rows = log.claim(self.run_id, self.batch, self.clock())
         # Nothing left to claim: don't ask again on every completion, only now and then.
         self.quiet_until = 0.0 if rows else time.monotonic() + WAIT_FOR_OTHERS
-        self.buffer.extend(Job(row, self.letters.message_id(_recipient(row))) for row in rows)
+        for row in rows:
+            job = Job(row, "")
+            job.message_id = self.letters.message_id(job.recipient)
+            self.buffer.append(job)
 
     def _record(self, outcomes: list[Outcome]) -> None:
         """One transaction for every outcome that has arrived (group commit); then each waiting
-        worker may send again."""
+        connection may send its next content."""
         tried = [o for o in outcomes if o.kind != "unsent"]
         self.buffer.extendleft(reversed([o.job for o in outcomes if o.kind == "unsent"]))
-        if tried:
+        if tried and not self.unproven and all(o.kind == "sent" for o in tried):
+            self.log.commit_sent([(o.job.row.id, o.job.message_id) for o in tried], self.clock())
+        elif tried:
             now = self.clock()
             with self.log.transaction() as log:
                 sent = [(o.job.row.id, o.job.message_id) for o in tried if o.kind == "sent"]
@@ -278,8 +233,6 @@ class Runner:
                         self._record_failure(log, outcome)
                 if sent:
                     self._count_bounces(log, now)
-        for outcome in outcomes:
-            outcome.recorded.set()
         if tried:
             self._account(tried)
 
@@ -345,56 +298,3 @@ class Runner:
                 self.stats.failures = self.stats.failures[: max(0, len(self.stats.failures) - reopened)]
                 self.unproven.clear()
             self._count_bounces(log, self.clock())
-
-    # --- worker threads ------------------------------------------------------------------------
-
-    def _work(self) -> None:
-        mine: list[Connection] = []  # this worker's connection, made on first use
-        previous: Outcome | None = None
-        while (job := self.jobs.get()) is not None:
-            previous = self._deliver(job, mine, previous)
-            self.outcomes.put(previous)
-
-    def _deliver(self, job: Job, mine: list[Connection], previous: Outcome | None) -> Outcome:
-        """Build and start the next message while `previous` is being committed; let the message
-        itself go only once that commit is done (the transport's `ready` gate)."""
-
-        def ready() -> bool:
-            if previous is not None:
-                while not previous.recorded.wait(POLL) and not self.halted:
-                    pass
-            return not (self.halted or self._stopping())
-
-        if self.halted or self._stopping():
-            return Outcome(job, "unsent")
-        try:
-            outgoing = self.letters.to(_recipient(job.row), job.message_id)
-            if not mine:
-                mine.append(self._spare() or self._connect())
-            mine[0].send(outgoing, ready)
-        except DeliveryError as exc:
-            return Outcome(job, exc.kind, exc.reason)
-        except Exception as exc:  # a bug must not lose the row: count it as a failed try
-            return Outcome(job, "temporary", f"{exc.__class__.__name__}: {exc}")
-        return Outcome(job, "sent")
-
-    def _connect(self) -> Connection:
-        try:
-            connection = self.transport.connect()
-        except OSError as exc:  # e.g. an outbox folder that cannot be made
-            raise DeliveryError("fatal", f"cannot open the {self.transport.name} transport: {exc}") from None
-        with self.connections_lock:
-            self.connections.append(connection)
-        return connection
-
-    def _spare(self) -> Connection | None:
-        with self.connections_lock:
-            return self.spare.pop() if self.spare else None
-
-    def _close_connections(self) -> None:
-        for connection in self.connections:
-            connection.close()
-
-
-def _recipient(row: Claimed) -> Recipient:
-    return Recipient(row.email, row.name, row.subscriber_id, row.locale, row.id)

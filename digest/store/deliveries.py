@@ -120,7 +120,7 @@ def claim(
 # Built once: a send records thousands of these, one executemany per group commit.
 # No claimed_by guard: the message went out, so the log must say so even if a stale-claim
 # recovery gave the row to another run meanwhile.
-_MARK_SENT = (
+MARK_SENT = (
     update(deliveries)
     .where(deliveries.c.id == bindparam("row_id"))
     .values(
@@ -141,7 +141,7 @@ def mark_sent(connection: Connection, delivery_id: int, message_id: str, now: da
 def mark_sent_many(connection: Connection, sent: Sequence[tuple[int, str]], now: datetime) -> None:
     """Record (delivery id, Message-ID) pairs as sent, in one executemany."""
     if sent:
-        connection.execute(_MARK_SENT, [{"row_id": rid, "mid": mid, "at": now} for rid, mid in sent])
+        connection.execute(MARK_SENT, [{"row_id": rid, "mid": mid, "at": now} for rid, mid in sent])
 
 
 def mark_failed(connection: Connection, row: Claimed, reason: str) -> bool:

@@ -15,6 +15,8 @@ from sqlalchemy import Connection, Engine
 from digest.models import Claimed, OtherClaim
 from digest.store import deliveries as rows
 from digest.store import subscribers as subscriber_store
+from digest.store.sent_marks import SentMarks
+from digest.store.write_turns import write_turn
 
 
 class StoredDeliveryLog:
@@ -31,15 +33,26 @@ class StoredDeliveryLog:
     ) -> None:
         self.engine, self.digest_id, self.scope, self.fence = engine, digest_id, scope, fence
         self._db: Connection | None = None
+        self._marks: SentMarks | None = None
 
     @contextmanager
     def transaction(self) -> Iterator[StoredDeliveryLog]:
         if self._db is None:
             self._db = self.engine.connect()
-        with self._db.begin():
+        with write_turn(self.engine), self._db.begin():
             yield self
 
+    def commit_sent(self, sent: Sequence[tuple[int, str]], now: datetime) -> None:
+        """Outside transaction(): mark rows sent in a transaction of their own (the hot path)."""
+        if self._db is None:
+            self._db = self.engine.connect()
+        if self._marks is None:
+            self._marks = SentMarks(self._db)
+        with write_turn(self.engine):
+            self._marks.record(sent, now)
+
     def close(self) -> None:
+        self._marks = None
         if self._db is not None:
             self._db.close()
             self._db = None

@@ -168,7 +168,7 @@ class Settings:
         "DIGEST_SEND_PROCESSES",
         "",
         parse.processes,
-        "Processes that share one send on this host (empty = number of cores)",
+        "Processes that share one send on this host (empty = one per core on PostgreSQL, one on SQLite)",
     )
     scheduler_queue: bool = option(
         "DIGEST_SCHEDULER_QUEUE",

@@ -3,7 +3,6 @@ raises ValueError with a one-line reason."""
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -43,9 +42,9 @@ def int_at_least(minimum: int) -> Callable[[str], int]:
 
 
 def processes(value: str) -> int:
-    """Empty means one process per core."""
+    """Empty is 0: chosen per database when a send starts (digest.send.processes.default_processes)."""
     if not value.strip():
-        return max(1, os.cpu_count() or 1)
+        return 0
     return int_at_least(1)(value)
 
 

@@ -11,6 +11,9 @@ is accepted, so rotating the key does not strand the links in mail already sent.
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -43,7 +46,23 @@ def _timed(keys: tuple[str, ...]) -> URLSafeTimedSerializer:
 
 
 def make_token(keys: Keys, subscriber_id: int) -> str:
-    return _serializer(_key_list(keys)).dumps(subscriber_id)
+    """Exactly `URLSafeSerializer(keys, salt).dumps(subscriber_id)` (tests/test_tokens.py compares
+    them), made without itsdangerous's per-call work: a send signs one token per recipient, and
+    itsdangerous builds a signer and derives the key again for each (30 µs; this takes 3 µs).
+    An integer's JSON is never shorter compressed, so the payload is never compressed."""
+    payload = _b64(str(subscriber_id).encode("ascii"))
+    signature = hmac.new(_signing_key(_key_list(keys)[-1]), payload, hashlib.sha1).digest()
+    return f"{payload.decode('ascii')}.{_b64(signature).decode('ascii')}"
+
+
+@lru_cache(maxsize=8)
+def _signing_key(key: str) -> bytes:
+    # itsdangerous's default derivation ("django-concat", SHA-1) of the key that signs.
+    return hashlib.sha1(_SALT.encode() + b"signer" + key.encode()).digest()
+
+
+def _b64(data: bytes) -> bytes:
+    return base64.urlsafe_b64encode(data).rstrip(b"=")
 
 
 def read_token(keys: Keys, token: str) -> int | None:

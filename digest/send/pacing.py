@@ -30,5 +30,5 @@ def backoff(tries: int) -> float:
 
 def claim_size(concurrency: int, rate: float) -> int:
     """Small enough that a claimed batch is sent within about half a minute, even rate-limited."""
-    size = min(500, max(64, concurrency * 32))
+    size = max(8, concurrency * 16)
     return max(1, min(size, int(rate * 30))) if rate > 0 else size

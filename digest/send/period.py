@@ -29,7 +29,7 @@ from digest.config import Settings
 from digest.models import RenderedDigest, StoredDigest
 from digest.review import mark_sent
 from digest.send.languages import LettersByLanguage
-from digest.send.processes import Share, run_shared, shares
+from digest.send.processes import Share, default_processes, run_shared, shares
 from digest.send.report import RunStats, SendAborted, SendReport
 from digest.send.runner import Pace, Runner
 from digest.store import deliveries
@@ -73,9 +73,8 @@ def send_period(
         _finish(engine, digest.id, report, None, started, clock)
         return report
     languages = {**(renderings or {}), settings.locale: rendered}
-    sizes = shares(
-        settings.send_concurrency, settings.send_processes if own_transport else 1, _owed(engine, digest.id)
-    )
+    processes = settings.send_processes or default_processes(settings.database_url)
+    sizes = shares(settings.send_concurrency, processes if own_transport else 1, _owed(engine, digest.id))
     stop_event = stop_event or threading.Event()
     runner = Runner(
         StoredDeliveryLog(engine, digest.id, fence=fence),

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, Row, delete, func, insert, or_, select, update
+from sqlalchemy import Connection, Row, and_, delete, func, insert, or_, select, update
 
 from digest.store import events
 from digest.store.schema import subscribers
@@ -93,24 +93,24 @@ class ZoneGroup:
     organizers: bool
 
 
-def active_ids_after(
-    connection: Connection, cadence: str, after_id: int, limit: int, zone: ZoneGroup | None = None
-) -> list[Row]:
-    """One page of active subscribers of a cadence (of one zone), by id: streaming without
-    holding a cursor."""
-    query = (
-        select(subscribers.c.id, subscribers.c.email)
-        .where(
-            subscribers.c.cadence == cadence,
-            subscribers.c.status == "active",
-            subscribers.c.id > after_id,
-        )
-        .order_by(subscribers.c.id)
-        .limit(limit)
+def active_after(cadence: str, after_id: int, zone: ZoneGroup | None = None):
+    """The condition for active subscribers of a cadence (of one zone) past `after_id`."""
+    condition = and_(
+        subscribers.c.cadence == cadence,
+        subscribers.c.status == "active",
+        subscribers.c.id > after_id,
     )
-    if zone is not None:
-        query = query.where(_in_zone(zone))
-    return list(connection.execute(query))
+    return condition if zone is None else and_(condition, _in_zone(zone))
+
+
+def page_end(connection: Connection, condition, limit: int) -> int | None:
+    """The id that ends a page of `limit` subscribers meeting `condition`, by id (the last one
+    when fewer are left); None when none is. Pages by id stream a list of any size."""
+    ids = select(subscribers.c.id).where(condition).order_by(subscribers.c.id)
+    end = connection.execute(ids.offset(limit - 1).limit(1)).scalar()
+    if end is None:
+        end = connection.execute(select(func.max(subscribers.c.id)).where(condition)).scalar()
+    return end
 
 
 def _in_zone(zone: ZoneGroup):

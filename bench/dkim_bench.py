@@ -33,7 +33,7 @@ def _letters(env: dict[str, str], key_path: Path | None):
     from bench.data import BUSY_WEEK_KEY
     from digest.compose import render_period
     from digest.config import load_settings
-    from digest.mail import Letters
+    from digest.letters import Letters
     from digest.periods import parse_period
     from digest.store import open_engine
 

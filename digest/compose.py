@@ -20,7 +20,8 @@ from digest import review
 from digest.config import Settings
 from digest.editions import check_sendable, chosen
 from digest.errors import DigestError, EmptyPeriodError
-from digest.mail import personal_bodies, sample_message
+from digest.letters import sample_message
+from digest.mail import personal_bodies
 from digest.models import RenderedDigest, StoredDigest
 from digest.periods import Period, last_complete, period_of
 from digest.render import render_digest, render_languages

@@ -16,7 +16,7 @@ import html
 import re
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from email import policy as email_policy
 from email import quoprimime
@@ -26,14 +26,10 @@ from email.utils import format_datetime, parseaddr
 from functools import lru_cache
 
 from digest.config import Settings
-from digest.dkim import PieceSigner, signer_for
 from digest.headers import display_name, list_unsubscribe_line, to_line
 from digest.models import MANAGE_MARK, UNSUBSCRIBE_MARK, RenderedDigest
-from digest.signing import SigningProcess
 from digest.text import refuse_controls, single_line
-from digest.tokens import manage_url_for, sample_unsubscribe_url
-from digest.tokens import unsubscribe_url as signed_unsubscribe_url
-from digest.verp import verp_address
+from digest.tokens import manage_url_for
 
 POLICY = email_policy.SMTP  # CRLF line ends, 78-column folding, what smtplib and .eml files want
 SAMPLE_FROM = "digest@localhost"
@@ -295,66 +291,6 @@ class Recipient:
     subscriber_id: int | None = None
     locale: str | None = None  # the language of their copy; None: the digest's own
     delivery_id: int | None = None  # the delivery log's row: its VERP tag names it
-
-
-class Letters:
-    """One digest's messages. The per-digest work (the encoded message, the Message-ID key, the
-    sender's domain, the DKIM key and the signature's shared parts) is done once here; `to` makes
-    only the personal parts, and signs them when DIGEST_DKIM_PRIVATE_KEY is set. Sends, test
-    copies and the samples of `digest build` and the preview all make their messages here."""
-
-    def __init__(
-        self, settings: Settings, rendered: RenderedDigest, now: datetime, signing_process: bool = False
-    ) -> None:
-        self.prepared = prepare_message(settings, rendered, now)
-        self.sender = envelope_sender(settings)
-        self._bounce_address = settings.bounce_address
-        self._message_id = message_id_factory(settings, rendered.cadence, rendered.period)
-        self._base_url, self._secret = settings.base_url, settings.secret_key or ""
-        signer = signer_for(settings, lambda: sender_domain(settings))
-        self.signer = PieceSigner(signer, self.prepared.pieces, self.prepared.slots) if signer else None
-        if self.signer is not None and signing_process:  # a send: RSA on another core
-            pieces, slots = self.prepared.pieces, self.prepared.slots
-            self.signer = SigningProcess(self.signer, settings.dkim_private_key, pieces, slots)
-        self._timestamp = int(now.timestamp())
-
-    def close(self) -> None:
-        if isinstance(self.signer, SigningProcess):
-            self.signer.close()
-
-    def envelope(self, recipient: Recipient) -> str:
-        """DIGEST_BOUNCE_ADDRESS in its VERP form for a delivery of the list, else as it is."""
-        if self._bounce_address and recipient.delivery_id is not None and self._secret:
-            return verp_address(self._bounce_address, self._secret, recipient.delivery_id)
-        return self.sender
-
-    def message_id(self, recipient: Recipient) -> str:
-        return self._message_id(recipient.subscriber_id, recipient.email)
-
-    def to(self, recipient: Recipient, message_id: str | None = None) -> Outgoing:
-        if recipient.subscriber_id is None:  # a sample or a test copy: forwarded, it unsubscribes no one
-            url = sample_unsubscribe_url(self._base_url)
-        else:
-            url = signed_unsubscribe_url(self._base_url, self._secret, recipient.subscriber_id)
-        mid = message_id or self.message_id(recipient)
-        message = self.prepared.personalize(
-            recipient.email, recipient.name, recipient.subscriber_id, url, mid
-        )
-        if self.signer is not None:
-            message.values["dkim"] = self.signer.sign(message.values, self._timestamp)
-        return Outgoing(self.envelope(recipient), recipient.email, message, mid)
-
-
-# What `digest build` and the preview address their sample to: a reader who is not on any list.
-SAMPLE_RECIPIENT = Recipient("reader@example.org", "Sample Reader")  # no id: links act on no one
-SAMPLE_SECRET = "sample-secret-for-digest-build-only"
-
-
-def sample_message(settings: Settings, rendered: RenderedDigest, now: datetime) -> Outgoing:
-    """The message exactly as a subscriber would get it, for the sample reader; signed with the real
-    key when there is one, else a sample key (`digest build` needs none)."""
-    signed = replace(settings, secret_key=settings.secret_key or SAMPLE_SECRET)
-    return Letters(signed, rendered, now).to(SAMPLE_RECIPIENT)
 
 
 def envelope_sender(settings: Settings) -> str:

@@ -11,7 +11,9 @@ falls back to the sending process, so a message is never sent unsigned or lost.
 from __future__ import annotations
 
 import multiprocessing
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Callable
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from digest.dkim import PieceSigner, Signer, load_key
@@ -26,9 +28,18 @@ def _start(
     _CHILD = PieceSigner(Signer(load_key(Path(key_path)), selector, domain), pieces, slots)
 
 
-def _sign(values: dict[str, bytes], timestamp: int) -> bytes:
+def _sign_many(requests: list[tuple[dict[str, bytes], int]]) -> list[bytes]:
     assert _CHILD is not None
-    return _CHILD.sign(values, timestamp)
+    return [_CHILD.sign(values, timestamp) for values, timestamp in requests]
+
+
+BATCH = 8  # signatures per hand-over to the child
+
+
+@dataclass
+class _Batch:
+    requests: list[tuple[dict[str, bytes], int]] = field(default_factory=list)
+    future: Future | None = None
 
 
 class SigningProcess:
@@ -37,6 +48,8 @@ class SigningProcess:
     def __init__(self, local: PieceSigner, key_path: Path, pieces: tuple[bytes, ...], slots: tuple[str, ...]):
         self.local = local
         signer = local.signer
+        self._batch = _Batch()
+        self._busy: set[Future] = set()  # batches the child has not finished
         self._pool: ProcessPoolExecutor | None = ProcessPoolExecutor(
             max_workers=1,
             mp_context=multiprocessing.get_context("spawn"),  # never fork a threaded process
@@ -45,15 +58,42 @@ class SigningProcess:
         )
 
     def sign(self, values: dict[str, bytes], timestamp: int) -> bytes:
-        pool = self._pool
-        if pool is not None:
+        return self.submit(values, timestamp)()
+
+    def submit(self, values: dict[str, bytes], timestamp: int) -> Callable[[], bytes]:
+        """Ask for a signature; call the result to wait for it. Requests go to the child at once
+        when it is idle, else BATCH at a time (or sooner, when one of them is waited for): one
+        hand-over per message cost the sending process more than the signature saved."""
+        if self._pool is None:
+            signature = self.local.sign(values, timestamp)
+            return lambda: signature
+        batch = self._batch
+        index = len(batch.requests)
+        batch.requests.append(({k: v for k, v in values.items() if k != "dkim"}, timestamp))
+        if len(batch.requests) >= BATCH or not self._busy:
+            self._flush()  # a full batch, or the child has nothing to do
+        return lambda: self._result(batch, index)
+
+    def _flush(self) -> None:
+        batch, self._batch = self._batch, _Batch()
+        if batch.requests and self._pool is not None:
             try:
-                return pool.submit(
-                    _sign, {k: v for k, v in values.items() if k != "dkim"}, timestamp
-                ).result()
+                batch.future = self._pool.submit(_sign_many, batch.requests)
             except Exception:  # the child is gone or broken: sign here from now on
                 self._pool = None
-        return self.local.sign(values, timestamp)
+            else:
+                self._busy.add(batch.future)
+                batch.future.add_done_callback(self._busy.discard)
+
+    def _result(self, batch: _Batch, index: int) -> bytes:
+        if batch.future is None and batch is self._batch:
+            self._flush()
+        if batch.future is not None:
+            try:
+                return batch.future.result()[index]
+            except Exception:  # the child died while signing: sign here from now on
+                self._pool = None
+        return self.local.sign(*batch.requests[index])
 
     def close(self) -> None:
         if self._pool is not None:

@@ -224,6 +224,17 @@ def test_rate_limit_spaces_messages(db_url):
     assert report.sent == 11 and time.monotonic() - started >= 0.19
 
 
+def test_waiting_for_the_rate_limit_does_not_spin(db_url):
+    engine = prepared_store(db_url, weekly=21)
+    settings = settings_for(db_url, DIGEST_SEND_RATE="20")
+    digest = composed(settings, engine, week(settings), NOW)
+    wall, cpu = time.monotonic(), time.process_time()
+    report = send_period(settings, engine, digest, NOW, transport=MemoryTransport())
+    wall, cpu = time.monotonic() - wall, time.process_time() - cpu
+    assert report.sent == 21 and wall >= 0.9
+    assert cpu < 0.4 * wall, f"{cpu:.2f} s of CPU in {wall:.2f} s waiting for the rate limit"
+
+
 def test_no_smtp_host_writes_one_eml_per_subscriber(db_url, tmp_path):
     engine = prepared_store(db_url, weekly=12, monthly=3)
     settings = settings_for(db_url, DIGEST_OUTBOX=str(tmp_path / "outbox"))

@@ -19,7 +19,8 @@ from sqlalchemy import Engine
 
 from digest.config import Settings
 from digest.errors import DigestError
-from digest.mail import POLICY, Letters, Outgoing, Recipient, make_message_id, sender
+from digest.letters import Letters
+from digest.mail import POLICY, Outgoing, Recipient, make_message_id, sender
 from digest.models import RenderedDigest
 from digest.periods import Period
 from digest.transport import DeliveryError, open_transport

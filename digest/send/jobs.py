@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
-from digest.mail import Recipient
+from digest.mail import Outgoing, Recipient
 from digest.models import Claimed
 
 
@@ -13,6 +14,7 @@ class Job:
     row: Claimed
     message_id: str
     tries: int = 0
+    made: Callable[[], Outgoing] | None = None  # its message, started ahead (Letters.start)
 
     @property
     def recipient(self) -> Recipient:

@@ -95,10 +95,14 @@ class Lanes:
         self.blocking: Connection | None = None  # in a blocking call: what a stop must cut
         self.spare: Connection | None = None
         self.done = threading.Event()
-        self.watcher = threading.Thread(
-            target=self._watch, args=(stop_event,), name="digest-stop-watch", daemon=True
+        self.stop_event = stop_event
+
+    def start(self) -> None:
+        """Watch for a stop from outside the run's thread (see the module docstring)."""
+        watcher = threading.Thread(
+            target=self._watch, args=(self.stop_event,), name="digest-stop-watch", daemon=True
         )
-        self.watcher.start()
+        watcher.start()
 
     # --- the runner's calls ----------------------------------------------------------------------
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 
 from digest.config import Settings
-from digest.mail import Letters, Outgoing, Recipient
+from digest.letters import Letters
+from digest.mail import Outgoing, Recipient
 from digest.models import RenderedDigest
 
 
@@ -36,4 +37,7 @@ class LettersByLanguage:
         return self.default.message_id(recipient)
 
     def to(self, recipient: Recipient, message_id: str | None = None) -> Outgoing:
-        return self.letters.get(recipient.locale or "", self.default).to(recipient, message_id)
+        return self.start(recipient, message_id)()
+
+    def start(self, recipient: Recipient, message_id: str | None = None) -> Callable[[], Outgoing]:
+        return self.letters.get(recipient.locale or "", self.default).start(recipient, message_id)

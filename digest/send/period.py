@@ -3,7 +3,7 @@
 1. the log: a pending delivery row per active subscriber of the cadence (idempotent), or of one
    time zone's group with local-time delivery;
 2. the messages: the digest MIME-encoded once per language its readers speak
-   (digest.mail.LettersByLanguage), each reader getting their own language's;
+   (digest.send.languages.LettersByLanguage), each reader getting their own language's;
 3. the run: claim rows, send, record (send/runner.py);
 4. done: when no row is owed any more, the digest is marked complete.
 

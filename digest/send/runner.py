@@ -23,7 +23,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from digest.clock import Clock, utc_now
-from digest.mail import Letters, Outgoing
+from digest.letters import Letters
+from digest.mail import Outgoing
 from digest.models import Claimed
 from digest.owners import new_owner_id, owner_is_gone
 from digest.send.connections import open_first
@@ -67,6 +68,7 @@ class Runner:
         self.concurrency, self.bounce_limit = concurrency, pace.bounce_limit
         self.limiter = limiter or RateLimiter(rate)  # a queue worker's is the fleet's (send/fleet.py)
         self.batch = claim_size(concurrency, rate)
+        self.ahead = 4 * concurrency + 8  # messages started before a connection asks for them
         self.stop_event = stop_event or threading.Event()
         self.progress = progress or (lambda n: None)
         self.run_id = new_owner_id()
@@ -94,6 +96,7 @@ class Runner:
     # --- the loop ------------------------------------------------------------------------------
 
     def run(self) -> RunStats:
+        self.lanes.start()
         try:
             self._recover()
             self._probe()
@@ -136,7 +139,11 @@ class Runner:
                 outcomes = self.lanes.poll(self._wait())
                 if outcomes:
                     self._record(outcomes)
-            elif stopping or not self._idle():
+            elif stopping:
+                return
+            elif self.buffer and self.limiter.delay():
+                self.stop_event.wait(self.limiter.delay())  # nothing in flight: the rate says wait
+            elif not self._idle():
                 return
 
     def _stopping(self) -> bool:
@@ -149,10 +156,23 @@ class Runner:
         job = self._next_job()
         if job is not None:
             self.limiter.take()
+            self._start_ahead()
         return job
 
+    def _start_ahead(self) -> None:
+        """Start the next few messages now, so a DKIM signature (a helper process's work) is made
+        while this thread waits for replies instead of while the connection waits for it."""
+        for job in itertools.islice(self.buffer, self.ahead):
+            if job.made is None:
+                try:
+                    job.made = self.letters.start(job.recipient, job.message_id)
+                except Exception:  # made again in _build, where the error is the job's outcome
+                    return
+
     def _build(self, job: Job) -> Outgoing:
-        return self.letters.to(job.recipient, job.message_id)
+        if job.made is None:
+            job.made = self.letters.start(job.recipient, job.message_id)
+        return job.made()
 
     def _wait(self) -> float:
         """How long to wait for replies before looking again at retries and the rate limit."""

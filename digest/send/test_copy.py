@@ -6,7 +6,8 @@ from datetime import datetime
 
 from digest.config import Settings
 from digest.errors import DigestError
-from digest.mail import Letters, Recipient
+from digest.letters import Letters
+from digest.mail import Recipient
 from digest.models import RenderedDigest
 from digest.subscribers import normalize_email
 from digest.transport import DeliveryError, Transport, open_transport

@@ -12,7 +12,8 @@ from datetime import datetime
 from email import message_from_bytes, policy
 
 from digest.config import Settings
-from digest.mail import personal_bodies, sample_message
+from digest.letters import sample_message
+from digest.mail import personal_bodies
 from digest.models import RenderedDigest
 
 PERSONAL_HEADERS = ("To", "Message-ID", "List-Unsubscribe")

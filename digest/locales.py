@@ -75,3 +75,21 @@ def N_(message: str) -> str:
 def text_direction(lang: str) -> str:
     """`rtl` for Arabic, Hebrew, Persian, ...; `ltr` otherwise (CLDR's character order)."""
     return "rtl" if Locale.parse(lang).character_order == "right-to-left" else "ltr"
+
+
+@lru_cache(maxsize=1)
+def language_choices() -> tuple[tuple[str, str], ...]:
+    """(code, name in its own language) of every shipped language, for a reader to pick from:
+    `("es", "Español")`, `("ar", "العربية")`."""
+    return tuple((lang, _own_name(lang)) for lang in available_locales())
+
+
+def _own_name(lang: str) -> str:
+    name = Locale.parse(lang).get_display_name(lang) or lang
+    return name[:1].upper() + name[1:]
+
+
+def plural_count(value: float) -> int:
+    """The count to pick a plural form for `value`: itself when whole; for a fraction (1.5 hours)
+    100, whose form is the plural ("other") one in every shipped language, as CLDR has for fractions."""
+    return int(value) if float(value).is_integer() else 100

@@ -9,6 +9,9 @@ The rules, and why:
 - At most one confirmation mail per address per `RESEND_AFTER`, however many sign-ups arrive: the
   check and the claim are one UPDATE, so concurrent requests cannot both win.
 - The link carries a one-time nonce stored with the sign-up: a used link is recognised as used.
+- The sign-up records the reader's language (the form's choice, else their browser's) and, when the
+  browser told it, their time zone; confirming keeps both. A zone the browser sent that the tz
+  database does not know is dropped, not an error: the reader never typed it.
 - Unconfirmed sign-ups older than DIGEST_CONFIRM_HOURS are deleted (their events stay, anonymised);
   an address with an earlier history just loses its pending link.
 Nothing here sends mail or knows HTTP: the caller does, with what these functions return.
@@ -27,7 +30,7 @@ from digest.headers import display_name
 from digest.store import events
 from digest.store import subscribers as store
 from digest.store.schema import subscribers as table
-from digest.subscribers import normalize_cadence, normalize_email
+from digest.subscribers import normalize_cadence, normalize_email, normalize_locale, normalize_timezone
 from digest.text import single_line
 from digest.tokens import ConfirmClaim
 
@@ -43,6 +46,8 @@ class SignupRequest:
     ip: str | None = None
     user_agent: str | None = None
     source: str = "form"
+    locale: str | None = None  # a shipped language (`es`); None: DIGEST_LOCALE
+    timezone: str | None = None  # an IANA name, as the browser reported it
 
 
 @dataclass(frozen=True)
@@ -55,6 +60,7 @@ class Signup:
     name: str | None = None
     cadence: str = "weekly"
     nonce: str | None = None
+    locale: str | None = None  # the language of the confirmation mail (None: DIGEST_LOCALE)
 
     @property
     def mail_owed(self) -> bool:
@@ -70,7 +76,23 @@ def check_request(request: SignupRequest) -> SignupRequest:
         ip=(request.ip or None) and request.ip[:64],
         user_agent=(request.user_agent or None) and single_line(request.user_agent)[:USER_AGENT_CHARS],
         source=request.source,
+        locale=normalize_locale(request.locale),
+        timezone=browser_zone(request.timezone),
     )
+
+
+def browser_zone(raw: str | None) -> str | None:
+    """The zone a browser reported, when the tz database knows it; None otherwise."""
+    try:
+        return normalize_timezone((raw or "")[:64])
+    except ValueError:
+        return None
+
+
+def _place(request: SignupRequest) -> dict[str, str]:
+    """The reader's language and zone, those known: a new sign-up never clears an earlier choice."""
+    values = {"locale": request.locale, "timezone": request.timezone}
+    return {key: value for key, value in values.items() if value}
 
 
 def sign_up(engine: Engine, request: SignupRequest, now: datetime, double_opt_in: bool = True) -> Signup:
@@ -104,10 +126,11 @@ def _new(connection, request: SignupRequest, now: datetime, double_opt_in: bool)
         confirm_nonce=nonce,
         confirm_sent_at=now if double_opt_in else None,
         **_consent(request),
+        **_place(request),
     )
     _record(connection, subscriber_id, "signup", now, request)
     action = "pending" if double_opt_in else "active"
-    return Signup(action, subscriber_id, request.email, request.name, request.cadence, nonce)
+    return Signup(action, subscriber_id, request.email, request.name, request.cadence, nonce, request.locale)
 
 
 def _again(connection, row, request: SignupRequest, now: datetime) -> Signup:
@@ -128,12 +151,14 @@ def _again(connection, row, request: SignupRequest, now: datetime) -> Signup:
             cadence=request.cadence,
             updated_at=now,
             **_consent(request),
+            **_place(request),
         )
     )
     if claimed.rowcount != 1:
         return Signup("throttled", row.id, row.email)
     _record(connection, row.id, "signup", now, request)
-    return Signup("pending", row.id, row.email, request.name or row.name, request.cadence, nonce)
+    locale = request.locale or row.locale
+    return Signup("pending", row.id, row.email, request.name or row.name, request.cadence, nonce, locale)
 
 
 def _record(connection, subscriber_id: int, kind: str, now: datetime, request: SignupRequest) -> None:
@@ -209,7 +234,7 @@ def ask_again(engine: Engine, claim: ConfirmClaim, now: datetime) -> Signup:
         )
         if claimed.rowcount != 1:
             return Signup("throttled", row.id, row.email)
-        return Signup("pending", row.id, row.email, row.name, row.cadence, claim.nonce)
+        return Signup("pending", row.id, row.email, row.name, row.cadence, claim.nonce, row.locale)
 
 
 def purge_unconfirmed(engine: Engine, now: datetime, confirm_hours: float) -> int:

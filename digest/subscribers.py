@@ -153,6 +153,7 @@ class Subscription:
     cadence: str
     status: str
     locale: str | None = None  # their own language; None: the browser's, else DIGEST_LOCALE
+    timezone: str | None = None  # their own IANA zone; None: DIGEST_TIMEZONE
 
     @property
     def active(self) -> bool:
@@ -170,7 +171,7 @@ def mask_email(email: str) -> str:
 def _view(row) -> Subscription | None:
     if row is None:
         return None
-    return Subscription(row.id, mask_email(row.email), row.cadence, row.status, row.locale)
+    return Subscription(row.id, mask_email(row.email), row.cadence, row.status, row.locale, row.timezone)
 
 
 def subscription(engine: Engine, subscriber_id: int) -> Subscription | None:

@@ -34,7 +34,7 @@ LAYERS = (
     ),
     ("config", "config_values"),
     ("sources", "store"),
-    ("ingest", "render", "mail", "letters", "subscribers", "signup", "review"),
+    ("ingest", "render", "mail", "letters", "subscribers", "signup", "preferences", "review"),
     ("compose", "transport", "confirmation", "wire", "pipelining", "smtp_replies"),
     ("send",),
     ("bounces", "schedule", "web"),

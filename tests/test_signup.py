@@ -248,3 +248,39 @@ def test_a_confirmation_mail_that_could_not_go_lets_the_next_sign_up_mail_again(
     assert not ask(engine, "ann@example.org", T0 + timedelta(minutes=1)).mail_owed
     signup.release(engine, first)
     assert ask(engine, "ann@example.org", T0 + timedelta(minutes=2)).mail_owed
+
+
+def test_a_sign_up_stores_its_language_and_zone_and_confirming_keeps_them(engine: Engine) -> None:
+    wanted = signup.SignupRequest(
+        "ana@example.org", None, "weekly", locale="es-MX", timezone="America/Bogota"
+    )
+    result = signup.sign_up(engine, signup.check_request(wanted), T0)
+    assert result.locale == "es"
+    assert (row(engine, "ana@example.org").locale, row(engine, "ana@example.org").timezone) == (
+        "es",
+        "America/Bogota",
+    )
+    signup.confirm(engine, claim_for(result), T0 + timedelta(minutes=2))
+    kept = row(engine, "ana@example.org")
+    assert (kept.status, kept.locale, kept.timezone) == ("active", "es", "America/Bogota")
+
+
+def test_a_new_sign_up_of_a_departed_address_brings_its_own_language(engine: Engine) -> None:
+    add_subscriber(engine, "jo@example.org", None, "weekly", T0, locale="de", timezone="Europe/Berlin")
+    remove_subscriber(engine, "jo@example.org", T0)
+    again = signup.check_request(signup.SignupRequest("jo@example.org", None, "weekly", locale="pt"))
+    result = signup.sign_up(engine, again, T0 + timedelta(days=1))
+    assert result.mail_owed and result.locale == "pt"
+    stored = row(engine, "jo@example.org")
+    assert (stored.locale, stored.timezone) == ("pt", "Europe/Berlin")  # no zone sent: the old one stays
+
+
+@pytest.mark.parametrize("zone", ["Mars/Base", "", "Europe/Berlin\r\nBcc: x", "x" * 500])
+def test_a_zone_the_tz_database_does_not_know_is_dropped(zone: str) -> None:
+    checked = signup.check_request(signup.SignupRequest("a@example.org", None, "weekly", timezone=zone))
+    assert checked.timezone is None
+
+
+def test_a_language_we_do_not_ship_is_refused_at_sign_up() -> None:
+    with pytest.raises(ValueError, match=r"^unknown locale"):
+        signup.check_request(signup.SignupRequest("a@example.org", None, "weekly", locale="tlh"))

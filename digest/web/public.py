@@ -35,7 +35,7 @@ from starlette.types import ASGIApp
 from digest import subscribers
 from digest.clock import Clock, utc_now
 from digest.config import Settings
-from digest.locales import N_, negotiate, text_direction
+from digest.locales import N_, available_locales, negotiate, text_direction
 from digest.models import PERSONAL_MARKS
 from digest.periods import CADENCES, Period, parse_period
 from digest.render.formats import period_words
@@ -48,6 +48,7 @@ from digest.store.schema import MIGRATIONS
 from digest.tokens import SAMPLE_TOKEN, read_token
 from digest.web import subscription
 from digest.web.common import SecurityHeaders, error_handlers, read_form, run_app
+from digest.web.preferences_pages import PreferencePages
 from digest.web.signup_pages import TOKEN_PATHS, SignupPages
 
 TOKEN_IN_PATH = r"(/unsubscribe/)[^/?\s]+"
@@ -79,8 +80,9 @@ class PublicSite:
         self.root = urlsplit(settings.base_url).path.rstrip("/")
 
     def page(self, name: str, status_code: int = 200, lang: str | None = None, **context) -> HTMLResponse:
-        """A page in `lang` (the subscriber's or the browser's language, else DIGEST_LOCALE)."""
-        lang = lang or self.settings.locale
+        """A page in `lang` (the subscriber's or the browser's language, else DIGEST_LOCALE). A
+        value we do not ship (a row written by hand) never reaches a path or a header."""
+        lang = lang if lang in available_locales() else self.settings.locale
         body = (
             self.templates(lang)
             .get_template(f"web/{name}")
@@ -218,7 +220,7 @@ class PublicSite:
         """Samples and test copies link here: a page that changes nothing, on GET and POST alike."""
         if request.method == "POST":
             await request.body()
-        return self.page("sample-link.html")
+        return self.page("sample-link.html", lang=self.reader_language(request))
 
     async def stylesheet(self, request: Request) -> Response:
         css = self.templates().get_template("web/site.css").render(brand=self.settings.brand_color)
@@ -249,6 +251,7 @@ class PublicSite:
             Route("/archive", self.archive),
             Route("/archive/{cadence}/{period}", self.archived),
             *SignupPages(self).routes(),
+            *PreferencePages(self).routes(),
         ]
 
 

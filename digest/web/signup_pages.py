@@ -1,12 +1,16 @@
-"""The sign-up pages of `digest serve`: /subscribe, /confirm/TOKEN and /manage/TOKEN.
+"""The sign-up pages of `digest serve`: /subscribe and /confirm/TOKEN (/manage/TOKEN: preferences_pages.py).
 
 Decisions, and why:
 - POST /subscribe always answers the same "check your inbox" page, whether the address was new,
   pending, active, throttled or a bot's (honeypot): the form tells nobody who is subscribed. The
   confirmation mail is sent after the answer (a background task), so timing tells nothing either.
 - GET /confirm/TOKEN changes nothing: link scanners in corporate mail fetch every link. It answers a
-  page whose small inline script posts the confirmation at once (allowed by a CSP hash, the only
-  script the site runs), with a button for browsers without scripts: no "triple opt-in".
+  page whose small inline script posts the confirmation at once (allowed by a CSP hash), with a
+  button for browsers without scripts: no "triple opt-in".
+- The pages speak the reader's language: the sign-up's own (its stored locale) once there is one,
+  else the browser's (Accept-Language, or `?lang=` on the form), else DIGEST_LOCALE. The form
+  offers the language choice, preset to the page's; a second tiny hash-allowed script puts the
+  browser's time zone in a hidden field (without scripts the sign-up simply has no zone).
 - The sign-up form posts to itself from any site (the organizer's copy of the snippet), so it
   checks no Origin; it creates nothing but a pending row and one mail an hour per address.
 """
@@ -30,10 +34,10 @@ from starlette.routing import Route
 from digest import signup, subscribers
 from digest.clock import Clock
 from digest.config import Settings
+from digest.locales import N_, language_choices, normalize_locale, plural_count
 from digest.periods import CADENCES
 from digest.store import subscribers as subscriber_store
 from digest.tokens import confirm_url, make_token, read_confirm_token
-from digest.web import subscription
 from digest.web.common import DEFAULT_CSP, read_form
 from digest.web.ratelimit import RateLimit
 
@@ -45,7 +49,9 @@ class Site(Protocol):
     engine: Engine
     clock: Clock
 
-    def page(self, name: str, status_code: int = 200, **context) -> Response: ...
+    def page(self, name: str, status_code: int = 200, lang: str | None = None, **context) -> Response: ...
+
+    def reader_language(self, request: Request) -> str: ...
 
     def subscriber_id(self, request: Request) -> int: ...
 
@@ -57,15 +63,42 @@ log = logging.getLogger("digest.web")
 HONEYPOT = "website"
 SIGNUPS_PER_IP_PER_HOUR = 10
 CONFIRM_SCRIPT = 'document.getElementById("confirm-form").submit();'
-_SCRIPT_HASH = base64.b64encode(hashlib.sha256(CONFIRM_SCRIPT.encode()).digest()).decode()
-CONFIRM_CSP = DEFAULT_CSP + f"; script-src 'sha256-{_SCRIPT_HASH}'"
+ZONE_SCRIPT = (
+    'try{document.getElementById("timezone").value='
+    'Intl.DateTimeFormat().resolvedOptions().timeZone||""}catch(e){}'
+)
+
+
+def script_policy(script: str) -> str:
+    """The site's policy, allowing this one inline script by its hash (no inline handlers, no eval)."""
+    digest = base64.b64encode(hashlib.sha256(script.encode()).digest()).decode()
+    return DEFAULT_CSP + f"; script-src 'sha256-{digest}'"
+
+
+CONFIRM_CSP = script_policy(CONFIRM_SCRIPT)
+SUBSCRIBE_CSP = script_policy(ZONE_SCRIPT)
 TOKEN_PATHS = (r"(/confirm/)[^/?\s]+", r"(/manage/)[^/?\s]+")
 
+# (title, message), shown through `_()` in the reader's language; "expired" says how long links work.
 PROBLEMS = {
-    "invalid": ("This link is not valid", "The link may be cut short or altered. Sign up again below."),
-    "unknown": ("This sign-up is gone", "Unconfirmed sign-ups are deleted when their link expires."),
-    "expired": ("This link has expired", "Confirmation links work for {hours} hours."),
-    "used": ("This link was already used", "It was used or replaced by a newer one. Sign up again below."),
+    "invalid": (
+        N_("This link is not valid"),
+        N_("The link may be cut short or altered. Sign up again below."),
+    ),
+    "unknown": (
+        N_("This sign-up is gone"),
+        N_("Unconfirmed sign-ups are deleted when their link expires."),
+    ),
+    "expired": (N_("This link has expired"), ""),
+    "used": (
+        N_("This link was already used"),
+        N_("It was used or replaced by a newer one. Sign up again below."),
+    ),
+}
+FORM_ERRORS = {
+    "email": N_("Please enter a valid email address."),
+    "cadence": N_("Please choose weekly or monthly."),
+    "locale": N_("Please choose one of the languages in the list."),
 }
 
 
@@ -79,48 +112,78 @@ class SignupPages:
 
     def check_open(self) -> None:
         if self.settings.double_opt_in and not self.settings.from_addr:
-            raise HTTPException(503, "Sign-up is not open yet: the organizer has not set DIGEST_FROM.")
+            raise HTTPException(503, N_("Sign-up is not open yet: the organizer has not set DIGEST_FROM."))
 
     async def form(self, request: Request) -> Response:
         self.check_open()
         cadence = request.query_params.get("cadence", "weekly")
-        return self.form_page(cadence=cadence if cadence in CADENCES else "weekly")
+        lang = self.form_language(request)
+        return self.form_page(lang, cadence=cadence if cadence in CADENCES else "weekly")
 
-    def form_page(self, status_code: int = 200, **values) -> Response:
-        fields = {"email": "", "reader_name": "", "cadence": "weekly", "error": None, **values}
-        return self.site.page("subscribe.html", status_code, cadences=CADENCES, honeypot=HONEYPOT, **fields)
+    def form_language(self, request: Request) -> str:
+        """`?lang=es` (a link the organizer shares), else the browser's language."""
+        try:
+            return normalize_locale(request.query_params.get("lang", "")[:35])
+        except ValueError:
+            return self.site.reader_language(request)
+
+    def form_page(self, lang: str, status_code: int = 200, **values) -> Response:
+        fields = {"email": "", "reader_name": "", "cadence": "weekly", "error": None, "field": None, **values}
+        response = self.site.page(
+            "subscribe.html",
+            status_code,
+            lang,
+            cadences=CADENCES,
+            honeypot=HONEYPOT,
+            languages=language_choices(),
+            locale=values.get("locale") or lang,
+            script=ZONE_SCRIPT,
+            **fields,
+        )
+        response.headers["content-security-policy"] = SUBSCRIBE_CSP
+        return response
 
     async def submit(self, request: Request) -> Response:
         self.check_open()
         form = await read_form(request)
+        lang = self.site.reader_language(request)
         if form.get(HONEYPOT):
             log.info("sign-up refused: honeypot filled")
-            return self.check_inbox()
+            return self.check_inbox(lang)
         wanted = signup.SignupRequest(
             form.get("email", ""),
             form.get("name"),
             form.get("cadence", "weekly"),
             ip=request.client.host if request.client else None,
             user_agent=request.headers.get("user-agent"),
+            locale=form.get("locale", "")[:35] or lang,
+            timezone=form.get("timezone"),
         )
         try:
             checked = signup.check_request(wanted)
         except ValueError as exc:
-            error = str(exc) if "cadence" in str(exc) else "Please enter a valid email address."
+            # check_request's messages start "unknown cadence", "unknown locale" or "invalid email"
+            field = next((f for f in ("cadence", "locale") if str(exc).startswith(f"unknown {f}")), "email")
             return self.form_page(
-                400, email=wanted.email[:320], reader_name=(wanted.name or "")[:200], error=error
+                lang,
+                400,
+                email=wanted.email[:320],
+                reader_name=(wanted.name or "")[:200],
+                error=FORM_ERRORS[field],
+                field=field,
             )
+        lang = checked.locale or lang
         if not self.per_ip.allow(checked.ip or "", time.monotonic()):
             log.warning("sign-up refused: too many from one address in an hour")
-            return self.check_inbox()
+            return self.check_inbox(lang)
         now = self.site.clock()
         result = await run_in_threadpool(
             signup.sign_up, self.site.engine, checked, now, self.settings.double_opt_in
         )
-        return self.check_inbox(result)
+        return self.check_inbox(lang, result)
 
-    def check_inbox(self, result: signup.Signup | None = None) -> Response:
-        response = self.site.page("check-inbox.html")
+    def check_inbox(self, lang: str, result: signup.Signup | None = None) -> Response:
+        response = self.site.page("check-inbox.html", lang=lang)
         if result is not None and result.mail_owed:
             response.background = BackgroundTask(self.mail_link, result)
         return response
@@ -134,7 +197,13 @@ class SignupPages:
         )
         try:
             send_confirmation(
-                self.settings, result.email, result.name, result.cadence, link, self.site.clock()
+                self.settings,
+                result.email,
+                result.name,
+                result.cadence,
+                link,
+                self.site.clock(),
+                lang=result.locale,
             )
         except DeliveryError as exc:
             log.error("confirmation mail for subscriber %s not sent: %s", result.subscriber_id, exc.reason)
@@ -152,87 +221,64 @@ class SignupPages:
     async def confirm_page(self, request: Request) -> Response:
         claim = self.claim(request)
         if claim is None:
-            return self.problem("invalid")
-        state = await run_in_threadpool(self.peek, claim)
+            return self.problem(self.site.reader_language(request), "invalid")
+        state, locale = await run_in_threadpool(self.peek, claim)
+        lang = locale or self.site.reader_language(request)
+        if state in PROBLEMS:
+            return self.problem(lang, state)
         if state != "ready":
-            return self.problem(state) if state in PROBLEMS else self.done(claim.subscriber_id, state)
-        response = self.site.page("confirm.html", script=CONFIRM_SCRIPT)
+            return self.done(lang, claim.subscriber_id, state)
+        response = self.site.page("confirm.html", lang=lang, script=CONFIRM_SCRIPT)
         response.headers["content-security-policy"] = CONFIRM_CSP
         return response
 
-    def peek(self, claim) -> str:
-        """What POSTing this link would do, without doing it."""
+    def peek(self, claim) -> tuple[str, str | None]:
+        """What POSTing this link would do, without doing it; and the sign-up's language."""
         with self.site.engine.connect() as connection:
             row = subscriber_store.get_by_id(connection, claim.subscriber_id)
         if row is None:
-            return "unknown"
+            return "unknown", None
         if row.confirm_nonce != claim.nonce:
-            return "already" if row.status == "active" else "used"
-        return "expired" if claim.expired else "ready"
+            return ("already" if row.status == "active" else "used"), row.locale
+        return ("expired" if claim.expired else "ready"), row.locale
 
     async def confirm(self, request: Request) -> Response:
         claim = self.claim(request)
         form = await read_form(request)
         if claim is None:
-            return self.problem("invalid")
+            return self.problem(self.site.reader_language(request), "invalid")
+        sub = await run_in_threadpool(subscribers.subscription, self.site.engine, claim.subscriber_id)
+        lang = (sub and sub.locale) or self.site.reader_language(request)
         if form.get("action") == "resend":
             result = await run_in_threadpool(signup.ask_again, self.site.engine, claim, self.site.clock())
-            return self.check_inbox(result)
+            return self.check_inbox(lang, result)
         ip = request.client.host if request.client else None
         done = await run_in_threadpool(
             signup.confirm, self.site.engine, claim, self.site.clock(), ip, request.headers.get("user-agent")
         )
         if done.outcome in PROBLEMS:
-            return self.problem(done.outcome)
-        return self.done(done.subscriber_id, done.outcome)
+            return self.problem(lang, done.outcome)
+        return self.done(lang, done.subscriber_id, done.outcome)
 
-    def done(self, subscriber_id: int, outcome: str) -> Response:
+    def done(self, lang: str, subscriber_id: int, outcome: str) -> Response:
         sub = subscribers.subscription(self.site.engine, subscriber_id)
         token = make_token(self.settings.signing_keys, subscriber_id)
-        return self.site.page("confirmed.html", sub=sub, token=token, already=outcome == "already")
+        return self.site.page("confirmed.html", lang=lang, sub=sub, token=token, already=outcome == "already")
 
-    def problem(self, kind: str) -> Response:
+    def problem(self, lang: str, kind: str) -> Response:
         title, message = PROBLEMS[kind]
         status = 410 if kind in ("expired", "unknown", "used") else 400
-        message = message.format(hours=f"{self.settings.confirm_hours:g}")
-        return self.site.page("confirm-problem.html", status, kind=kind, title=title, message=message)
-
-    # --- /manage/TOKEN ----------------------------------------------------------------------------
-
-    async def manage(self, request: Request) -> Response:
-        subscriber_id = self.site.subscriber_id(request)
-        sub = await run_in_threadpool(subscribers.subscription, self.site.engine, subscriber_id)
-        return self.preferences(sub, request.query_params.get("saved"))
-
-    def preferences(self, sub, notice: str | None = None) -> Response:
-        if sub is None:
-            raise HTTPException(404, "We have no subscription for this link. It may have been deleted.")
-        nonce = subscription.form_nonce(self.settings.secret_key or "", sub.id)
-        notices = {
-            "cadence": "Saved.",
-            "unsubscribed": "You are unsubscribed.",
-            "resubscribed": "Welcome back.",
-        }
+        hours = self.settings.confirm_hours
         return self.site.page(
-            "preferences.html", sub=sub, nonce=nonce, cadences=CADENCES, notice=notices.get(notice or "")
+            "confirm-problem.html",
+            status,
+            lang,
+            kind=kind,
+            title=title,
+            message=message,
+            hours=f"{hours:g}",
+            hours_count=plural_count(hours),
         )
-
-    async def change(self, request: Request) -> Response:
-        subscriber_id = self.site.subscriber_id(request)
-        form = await read_form(request)
-        action, now, engine = form.get("action", ""), self.site.clock(), self.site.engine
-        if action == "unsubscribe":
-            sub = await run_in_threadpool(subscribers.unsubscribe, engine, subscriber_id, now)
-            return self.preferences(sub, "unsubscribed")
-        if action not in ("cadence", "resubscribe"):
-            raise HTTPException(400, "Please use the buttons on the page.")
-        self.site.check_form(request, form, subscriber_id)
-        cadence = form.get("cadence", "")
-        if cadence not in CADENCES:
-            raise HTTPException(400, "Please choose weekly or monthly.")
-        change = subscribers.set_cadence if action == "cadence" else subscribers.resubscribe
-        sub = await run_in_threadpool(change, engine, subscriber_id, cadence, now)
-        return self.preferences(sub, action)
 
     def routes(self) -> list[Route]:
         return [
@@ -240,6 +286,4 @@ class SignupPages:
             Route("/subscribe", self.submit, methods=["POST"]),
             Route("/confirm/{token}", self.confirm_page, methods=["GET"]),
             Route("/confirm/{token}", self.confirm, methods=["POST"]),
-            Route("/manage/{token}", self.manage, methods=["GET"]),
-            Route("/manage/{token}", self.change, methods=["POST"]),
         ]

@@ -9,6 +9,11 @@ cd "$(dirname "$0")"
 SYSTEM_PACKAGES=(chromium spamassassin postgresql postfix fonts-dejavu-core)
 
 # setup_python [test]: digest alone (the demo), or digest and its test tools (tests, benchmarks).
+test_workers() {
+  local cores; cores=$(nproc 2>/dev/null || echo 1)
+  echo $(( cores < 4 ? cores : 4 ))
+}
+
 setup_python() {
   local what="${1:-}" target=. label="digest"
   [ "$what" = test ] && target='.[test]' label="digest and its test tools"
@@ -57,7 +62,9 @@ demo() {
 
 case "${1:-}" in
   demo) demo ;;
-  test) shift; setup_system; setup_python test; .venv/bin/ruff check digest tests; exec .venv/bin/python -m pytest "$@" ;;
+  # One pytest worker per core, at most 4 (each starts its own PostgreSQL); `-n 0` after it runs serially.
+  test) shift; setup_system; setup_python test; .venv/bin/ruff check digest tests
+        exec .venv/bin/python -m pytest -n "${DIGEST_TEST_WORKERS:-$(test_workers)}" "$@" ;;
   bench) shift; setup_system; setup_python test; exec .venv/bin/python -m bench "$@" ;;
   *) echo "usage: ./run.sh demo | test [pytest args] | bench [args]" >&2; exit 2 ;;
 esac

@@ -123,7 +123,7 @@ def run_send(report: Report, workdir: Path, subscribers: int) -> None:
     details = {
         "subscribers": subscribers,
         "concurrency": concurrency(),
-        "processes": _processes().get("DIGEST_SEND_PROCESSES", "one per core"),
+        "processes": _processes().get("DIGEST_SEND_PROCESSES", "default (one, on SQLite)"),
         "message_bytes": len(message),
         "reference_message": what,
         "reference_wall_rates": [ref_before[0], ref_after[0]],

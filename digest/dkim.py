@@ -243,6 +243,11 @@ class PieceSigner:
         while self._body and isinstance(self._body[0], bytes):
             self._prefix.update_canonical(self._body.pop(0))
 
+    def submit(self, values: dict[str, bytes], timestamp: int) -> Callable[[], bytes]:
+        """`sign` as digest.signing.SigningProcess offers it: call the result for the signature."""
+        signature = self.sign(values, timestamp)
+        return lambda: signature
+
     def sign(self, values: dict[str, bytes], timestamp: int) -> bytes:
         headers: list[tuple[bytes, bytes]] = []
         for part in self._head:

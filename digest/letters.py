@@ -75,11 +75,7 @@ class Letters:
         outgoing = Outgoing(self.envelope(recipient), recipient.email, message, mid)
         if self.signer is None:
             return lambda: outgoing
-        if isinstance(self.signer, SigningProcess):
-            signature = self.signer.submit(message.values, self._timestamp)
-        else:
-            signed = self.signer.sign(message.values, self._timestamp)
-            signature = lambda: signed  # noqa: E731
+        signature = self.signer.submit(message.values, self._timestamp)
 
         def signed_message() -> Outgoing:
             message.values["dkim"] = signature()

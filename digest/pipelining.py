@@ -20,7 +20,8 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
-from digest.transport import SMTPConnection, describe_error
+from digest.smtp_replies import describe_error
+from digest.transport import SMTPConnection
 
 REPLY_LINE_LIMIT = 8192  # bytes in one reply line, as smtplib's _MAXLINE
 REPLY_LINES_LIMIT = 200  # continuation lines in one reply

@@ -65,8 +65,7 @@ class SigningProcess:
         when it is idle, else BATCH at a time (or sooner, when one of them is waited for): one
         hand-over per message cost the sending process more than the signature saved."""
         if self._pool is None:
-            signature = self.local.sign(values, timestamp)
-            return lambda: signature
+            return self.local.submit(values, timestamp)
         batch = self._batch
         index = len(batch.requests)
         batch.requests.append(({k: v for k, v in values.items() if k != "dkim"}, timestamp))

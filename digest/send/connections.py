@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 
 from digest.transport import Connection, DeliveryError
 
@@ -35,8 +35,3 @@ def interrupt(connection: Connection) -> None:
     cut = getattr(connection, "interrupt", None)
     if cut is not None:
         cut()
-
-
-def interrupt_all(connections: Iterable[Connection]) -> None:
-    for connection in connections:
-        interrupt(connection)

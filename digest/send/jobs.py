@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from digest.mail import Outgoing, Recipient
 from digest.models import Claimed
+from digest.smtp_replies import DeliveryError
 
 
 @dataclass
@@ -29,3 +30,11 @@ class Outcome:
     # digest.transport.DeliveryError); "unsent": not tried (stopping), goes back to the queue.
     kind: str
     reason: str = ""
+
+
+def outcome_of(job: Job, error: Exception) -> Outcome:
+    """What an error while making or sending `job` means for it. A DeliveryError says; anything
+    else is a bug, which must not lose the row: it counts as a failed try."""
+    if isinstance(error, DeliveryError):
+        return Outcome(job, error.kind, error.reason)
+    return Outcome(job, "temporary", f"{error.__class__.__name__}: {error}")

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from digest.mail import Outgoing
 from digest.pipelining import Pipeline, PipelineBroken, Step
 from digest.send.connections import interrupt
-from digest.send.jobs import Job, Outcome
+from digest.send.jobs import Job, Outcome, outcome_of
 from digest.transport import (
     Connection,
     DeliveryError,
@@ -100,10 +100,7 @@ class Lanes:
 
     def start(self) -> None:
         """Watch for a stop from outside the run's thread (see the module docstring)."""
-        watcher = threading.Thread(
-            target=self._watch, args=(self.stop_event,), name="digest-stop-watch", daemon=True
-        )
-        watcher.start()
+        threading.Thread(target=self._watch, name="digest-stop-watch", daemon=True).start()
 
     # --- the runner's calls ----------------------------------------------------------------------
 
@@ -138,8 +135,11 @@ class Lanes:
     def stop(self) -> None:
         """Cut every lane that has no content out; its messages go back unsent."""
         for lane in self.lanes:
-            if lane.pipe is not None and lane.content_out is None and lane.in_flight:
-                self._drop(lane, "unsent", "stopped before the message went out")
+            self._cut(lane)
+
+    def _cut(self, lane: Lane) -> None:
+        if lane.pipe is not None and lane.content_out is None and lane.in_flight:
+            self._drop(lane, "unsent", "stopped before the message went out")
 
     def close(self) -> None:
         self.done.set()
@@ -164,11 +164,8 @@ class Lanes:
             outgoing = self.build(job)
             if lane.connection is None:
                 self._open(lane)
-        except DeliveryError as exc:
-            self.finished.append(Outcome(job, exc.kind, exc.reason))
-            return True
-        except Exception as exc:  # a bug must not lose the row: count it as a failed try
-            self.finished.append(Outcome(job, "temporary", f"{exc.__class__.__name__}: {exc}"))
+        except Exception as exc:
+            self.finished.append(outcome_of(job, exc))
             return True
         if lane.pipe is not None and plain_address(outgoing.sender) and plain_address(outgoing.recipient):
             flight = Flight(job, outgoing, wire_form(outgoing.message))
@@ -198,10 +195,8 @@ class Lanes:
             self.blocking = lane.connection
             lane.connection.send(outgoing, lambda: not self.stopping())
             self.finished.append(Outcome(job, "sent"))
-        except DeliveryError as exc:
-            self.finished.append(Outcome(job, exc.kind, exc.reason))
         except Exception as exc:
-            self.finished.append(Outcome(job, "temporary", f"{exc.__class__.__name__}: {exc}"))
+            self.finished.append(outcome_of(job, exc))
         finally:
             self.blocking = None
         if isinstance(lane.connection, SMTPConnection):
@@ -255,8 +250,8 @@ class Lanes:
         except PipelineBroken as exc:
             self._lost(lane, str(exc))
             return
-        if self.stopping() and lane.content_out is None and lane.in_flight:
-            self._drop(lane, "unsent", "stopped before the message went out")
+        if self.stopping():
+            self._cut(lane)
 
     def _answer(self, lane: Lane, step: Step, code: int, text: str) -> None:
         flight: Flight | None = step.owner
@@ -355,9 +350,9 @@ class Lanes:
 
     # --- stopping from outside ------------------------------------------------------------------
 
-    def _watch(self, stop_event: threading.Event) -> None:
+    def _watch(self) -> None:
         while not self.done.is_set():
-            if stop_event.wait(WATCH_INTERVAL):
+            if self.stop_event.wait(WATCH_INTERVAL):
                 break
         if self.done.is_set():
             return

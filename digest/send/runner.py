@@ -163,16 +163,18 @@ class Runner:
         """Start the next few messages now, so a DKIM signature (a helper process's work) is made
         while this thread waits for replies instead of while the connection waits for it."""
         for job in itertools.islice(self.buffer, self.ahead):
-            if job.made is None:
-                try:
-                    job.made = self.letters.start(job.recipient, job.message_id)
-                except Exception:  # made again in _build, where the error is the job's outcome
-                    return
+            try:
+                self._start(job)
+            except Exception:  # started again in _build, where the error is the job's outcome
+                return
 
-    def _build(self, job: Job) -> Outgoing:
+    def _start(self, job: Job) -> Callable[[], Outgoing]:
         if job.made is None:
             job.made = self.letters.start(job.recipient, job.message_id)
-        return job.made()
+        return job.made
+
+    def _build(self, job: Job) -> Outgoing:
+        return self._start(job)()
 
     def _wait(self) -> float:
         """How long to wait for replies before looking again at retries and the rate limit."""

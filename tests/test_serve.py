@@ -8,7 +8,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -59,13 +59,20 @@ def clean_env(db_url: str, **extra: str) -> dict[str, str]:
 
 
 @contextmanager
-def running_server(workdir: Path, db_url: str, **extra_env: str) -> Iterator[Server]:
-    """Start `python -m digest serve` on a free port and wait until it answers /healthz."""
+def running_server(
+    workdir: Path,
+    db_url: str,
+    port: int | None = None,
+    make_env: Callable[[str], dict[str, str]] | None = None,
+    **extra_env: str,
+) -> Iterator[Server]:
+    """Start `python -m digest serve` on `port` (else a free one) and wait until it answers
+    /healthz. Its environment: `make_env(base_url)`, else a clean one with `extra_env`."""
     engine = open_engine(db_url)  # migrate before the server opens the file
-    port = free_port()
+    port = port or free_port()
     url = f"http://127.0.0.1:{port}"
-    env = clean_env(db_url, **{"DIGEST_BASE_URL": url, **extra_env})
-    log = workdir / f"serve-{port}.log"
+    env = make_env(url) if make_env else clean_env(db_url, **{"DIGEST_BASE_URL": url, **extra_env})
+    log = workdir / f"serve-{port}-{time.monotonic_ns()}.log"
     with log.open("wb") as sink:
         process = subprocess.Popen(
             [sys.executable, "-m", "digest", "serve", "--port", str(port)],

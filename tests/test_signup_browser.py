@@ -27,12 +27,11 @@ import pytest
 from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 from sqlalchemy import update
 
-from digest.store import open_engine
 from digest.store import subscribers as subscriber_store
 from digest.store.schema import subscribers as subscriber_table
 from tests.conftest import REPO, environ_without_digest
 from tests.smtp_server import FaultyHandler, SMTPServer
-from tests.test_serve import Server, free_port, wait_until_up
+from tests.test_serve import Server, free_port, running_server
 from tests.test_serve_send import store_digest
 
 pytestmark = pytest.mark.browser
@@ -58,35 +57,16 @@ def serve_env(db_url: str, url: str, smtp, **extra: str) -> dict[str, str]:
     return environ_without_digest(**values)
 
 
+def serving(workdir: Path, db_url: str, smtp, port: int | None = None, **extra: str):
+    """`digest serve` with the sign-up settings, mailing through `smtp`."""
+    return running_server(workdir, db_url, port, lambda url: serve_env(db_url, url, smtp, **extra))
+
+
 @contextmanager
-def serving(workdir: Path, db_url: str, smtp, port: int | None = None, **extra: str) -> Iterator[Server]:
-    engine = open_engine(db_url)
-    port = port or free_port()
-    url = f"http://127.0.0.1:{port}"
-    log = workdir / f"serve-{port}-{time.monotonic_ns()}.log"
-    with log.open("wb") as sink:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "digest", "serve", "--port", str(port)],
-            cwd=workdir,
-            env=serve_env(db_url, url, smtp, **extra),
-            stdout=sink,
-            stderr=subprocess.STDOUT,
-        )
-    server = Server(url, db_url, engine, process, log)
-    try:
-        wait_until_up(server)
-        yield server
-    finally:
-        process.terminate()
-        process.wait(timeout=15)
-        engine.dispose()
-
-
-@pytest.fixture(scope="module")
-def site(tmp_path_factory):
-    """One server and one SMTP server for the module: every test uses addresses of its own."""
+def signup_site(workdir: Path) -> Iterator[Server]:
+    """One server and one SMTP server (`server.smtp`) for a test module: every test uses
+    addresses of its own."""
     smtp = SMTPServer(FaultyHandler()).start()
-    workdir = tmp_path_factory.mktemp("signup")
     try:
         with serving(workdir, f"sqlite:///{workdir / 'digest.db'}", smtp) as server:
             server.smtp = smtp
@@ -95,9 +75,20 @@ def site(tmp_path_factory):
         smtp.stop()
 
 
-def status_of(server: Server, address: str) -> str | None:
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    with signup_site(tmp_path_factory.mktemp("signup")) as server:
+        yield server
+
+
+def stored(server: Server, address: str):
+    """The subscriber row of `address`, or None."""
     with server.engine.connect() as connection:
-        row = subscriber_store.get_by_email(connection, address)
+        return subscriber_store.get_by_email(connection, address)
+
+
+def status_of(server: Server, address: str) -> str | None:
+    row = stored(server, address)
     return row.status if row else None
 
 

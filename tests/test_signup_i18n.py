@@ -19,26 +19,14 @@ import pytest
 
 from digest.store import subscribers as subscriber_store
 from digest.tokens import make_token
-from tests.smtp_server import FaultyHandler, SMTPServer
 from tests.test_serve import Server, form_nonce
-from tests.test_signup_browser import KEY, confirm_link, mails_to, serving, sign_up
+from tests.test_signup_browser import KEY, confirm_link, mails_to, sign_up, signup_site, stored
 
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory) -> Iterator[Server]:
-    smtp = SMTPServer(FaultyHandler()).start()
-    workdir = tmp_path_factory.mktemp("signup-i18n")
-    try:
-        with serving(workdir, f"sqlite:///{workdir / 'digest.db'}", smtp) as server:
-            server.smtp = smtp
-            yield server
-    finally:
-        smtp.stop()
-
-
-def stored(server: Server, address: str):
-    with server.engine.connect() as connection:
-        return subscriber_store.get_by_email(connection, address)
+    with signup_site(tmp_path_factory.mktemp("signup-i18n")) as server:
+        yield server
 
 
 def get(server: Server, path: str, language: str | None = None) -> httpx.Response:

@@ -14,28 +14,25 @@ import pytest
 
 from digest.store import subscribers as subscriber_store
 from digest.tokens import make_token
-from tests.smtp_server import FaultyHandler, SMTPServer
 from tests.test_serve import Server
-from tests.test_signup_browser import KEY, SIZES, mails_to, new_page, serious_problems, serving, snap
+from tests.test_signup_browser import (
+    KEY,
+    SIZES,
+    mails_to,
+    new_page,
+    serious_problems,
+    signup_site,
+    snap,
+    stored,
+)
 
 pytestmark = pytest.mark.browser
 
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory) -> Iterator[Server]:
-    smtp = SMTPServer(FaultyHandler()).start()
-    workdir = tmp_path_factory.mktemp("signup-i18n-browser")
-    try:
-        with serving(workdir, f"sqlite:///{workdir / 'digest.db'}", smtp) as server:
-            server.smtp = smtp
-            yield server
-    finally:
-        smtp.stop()
-
-
-def stored(server: Server, address: str):
-    with server.engine.connect() as connection:
-        return subscriber_store.get_by_email(connection, address)
+    with signup_site(tmp_path_factory.mktemp("signup-i18n-browser")) as server:
+        yield server
 
 
 def manage_url(server: Server, address: str, locale: str, timezone: str | None = None) -> str:

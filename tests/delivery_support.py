@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from datetime import UTC, datetime
 
 from sqlalchemy import insert
@@ -89,3 +91,27 @@ def composed(settings, engine, period, now):
     from digest.compose import stored_digest
 
     return stored_digest(settings, engine, "weekly", period, now)
+
+
+def start_send(tmp_path, env: dict, *args: str) -> subprocess.Popen:
+    """`digest send --period WEEK ARGS` started, its output piped."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "digest", "send", "--period", WEEK, *args],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def run_send(tmp_path, env: dict, timeout: float = 120) -> subprocess.CompletedProcess:
+    """`digest send --period WEEK` to its end (a rerun, mostly)."""
+    return subprocess.run(
+        [sys.executable, "-m", "digest", "send", "--period", WEEK],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )

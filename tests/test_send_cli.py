@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import signal
-import subprocess
-import sys
 import time
 from collections import Counter
 
@@ -12,7 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from digest.store.schema import deliveries
-from tests.delivery_support import SECRET, WEEK, address, prepared_store
+from tests.delivery_support import SECRET, WEEK, address, prepared_store, run_send, start_send
 
 CONCURRENCY = 4
 
@@ -28,17 +26,6 @@ def send_env(env: dict, db_url: str, server=None, **extra: str) -> dict:
         **extra,
     }
     return values
-
-
-def start_send(tmp_path, env: dict, *args: str) -> subprocess.Popen:
-    return subprocess.Popen(
-        [sys.executable, "-m", "digest", "send", "--period", WEEK, *args],
-        cwd=tmp_path,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
 
 
 def wait_for(condition, timeout: float = 30.0) -> None:
@@ -62,14 +49,7 @@ def test_sigkill_part_way_then_rerun_delivers_all_with_at_most_concurrency_dupli
     killed_at = len(server.received)
     assert killed_at < 600, "the kill came too late to test anything"
 
-    rerun = subprocess.run(
-        [sys.executable, "-m", "digest", "send", "--period", WEEK],
-        cwd=tmp_path,
-        env=run_env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    rerun = run_send(tmp_path, run_env)
     assert rerun.returncode == 0, rerun.stderr
     copies = Counter(server.recipients())
     assert set(copies) == {address("weekly", n) for n in range(600)}

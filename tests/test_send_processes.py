@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import signal
 import subprocess
-import sys
 from collections import Counter
 from pathlib import Path
 
 import pytest
 
 from digest.send.processes import MIN_ROWS_PER_PROCESS, shares
-from tests.delivery_support import WEEK, address, prepared_store
-from tests.test_send_cli import send_env, start_send, wait_for
+from tests.delivery_support import address, prepared_store, run_send, start_send
+from tests.test_send_cli import send_env, wait_for
 
 
 def test_connections_are_shared_evenly_and_small_sends_stay_in_one_process() -> None:
@@ -66,14 +65,7 @@ def test_a_helper_killed_mid_send_costs_at_most_its_connections_in_duplicates(
     assert killed_at < 1500, "the kill came too late to test anything"
     copies = Counter(server.recipients())
     if process.returncode != 0:  # the helper's in-flight rows stay owed when no one else was idle
-        rerun = subprocess.run(
-            [sys.executable, "-m", "digest", "send", "--period", WEEK],
-            cwd=tmp_path,
-            env=run_env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
+        rerun = run_send(tmp_path, run_env)
         assert rerun.returncode == 0, rerun.stderr
         copies = Counter(server.recipients())
     assert set(copies) == {address("weekly", n) for n in range(1500)}, err
@@ -94,14 +86,7 @@ def test_sigterm_stops_every_process_and_a_rerun_finishes(db_url, smtp_server, e
     assert process.returncode == 1, err
     assert "still owed" in out
     assert all(not Path(f"/proc/{pid}").exists() for pid in helpers)
-    rerun = subprocess.run(
-        [sys.executable, "-m", "digest", "send", "--period", WEEK],
-        cwd=tmp_path,
-        env=run_env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    rerun = run_send(tmp_path, run_env)
     assert rerun.returncode == 0, rerun.stderr
     copies = Counter(server.recipients())
     assert len(copies) == 1200 and max(copies.values()) == 1

@@ -7,7 +7,6 @@ import datetime as dt
 import signal
 import ssl
 import subprocess
-import sys
 import time
 from collections import Counter
 
@@ -19,7 +18,7 @@ from cryptography.x509.oid import NameOID
 from sqlalchemy import select
 
 from digest.store.schema import deliveries, subscribers
-from tests.delivery_support import SECRET, WEEK, address, prepared_store
+from tests.delivery_support import SECRET, address, prepared_store, run_send, start_send
 
 TIMEOUT = 2.0
 
@@ -34,28 +33,6 @@ def send_env(env: dict, db_url: str, server, **extra: str) -> dict:
         **server.env(),
         **extra,
     }
-
-
-def start_send(tmp_path, run_env: dict, *args: str) -> subprocess.Popen:
-    return subprocess.Popen(
-        [sys.executable, "-m", "digest", "send", "--period", WEEK, *args],
-        cwd=tmp_path,
-        env=run_env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-
-
-def run_send(tmp_path, run_env: dict, timeout: float = 120) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "digest", "send", "--period", WEEK],
-        cwd=tmp_path,
-        env=run_env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
 
 
 def wait_for_connection(server, process: subprocess.Popen, timeout: float = 60) -> None:

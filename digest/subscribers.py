@@ -19,7 +19,7 @@ from typing import TextIO
 from zoneinfo import available_timezones
 
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import Engine, Row
+from sqlalchemy import Connection, Engine, Row
 
 from digest import locales
 from digest.errors import DigestError
@@ -127,14 +127,8 @@ def _action(row: Row, changes: dict) -> str:
 
 def remove_subscriber(engine: Engine, email: str, now: datetime) -> Row:
     """Mark unsubscribed (the row stays, so a later import knows not to bring it back)."""
-    try:
-        key = normalize_email(email)
-    except ValueError:
-        key = email.strip()
     with engine.begin() as connection:
-        row = store.get_by_email(connection, key)
-        if row is None:
-            raise DigestError(f"no subscriber {email.strip()!r}")
+        row = _existing(connection, email)
         if row.status != "unsubscribed":
             store.set_status(connection, row.id, "unsubscribed", now)
             events.record(connection, row.id, "unsubscribed", now, source="cli")
@@ -332,12 +326,17 @@ def as_dict(row: Row) -> dict:
 
 
 def find(engine: Engine, email: str) -> Row:
+    with engine.connect() as connection:
+        return _existing(connection, email)
+
+
+def _existing(connection: Connection, email: str) -> Row:
+    """The subscriber with this address (as typed, if it is not a valid one); DigestError if none."""
     try:
         key = normalize_email(email)
     except ValueError:
         key = email.strip()
-    with engine.connect() as connection:
-        row = store.get_by_email(connection, key)
+    row = store.get_by_email(connection, key)
     if row is None:
         raise DigestError(f"no subscriber {email.strip()!r}")
     return row

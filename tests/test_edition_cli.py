@@ -43,14 +43,20 @@ def ids_by_title(shown: dict) -> dict[str, str]:
     return {item["title"]: item["id"] for item in shown["items"]}
 
 
+def one_reader(digest, smtp_server, folder: Path) -> tuple[object, dict[str, str]]:
+    """The four items of WEEK ingested, one weekly reader (ann@example.com) and an SMTP server:
+    (the server, the environment `digest send` needs)."""
+    write_items(folder)
+    server = smtp_server()
+    assert digest("ingest", "items.json").code == 0
+    assert digest("subscribers", "add", "ann@example.com").code == 0
+    return server, {"DIGEST_FROM": "News <news@example.org>", "DIGEST_SECRET_KEY": SECRET, **server.env()}
+
+
 def test_exclude_pin_and_hostile_intro_reach_the_sent_message_and_the_archive(
     digest, smtp_server, tmp_path, env
 ) -> None:
-    write_items(tmp_path)
-    server = smtp_server()
-    send_env = {"DIGEST_FROM": "News <news@example.org>", "DIGEST_SECRET_KEY": SECRET, **server.env()}
-    assert digest("ingest", "items.json").code == 0
-    assert digest("subscribers", "add", "ann@example.com").code == 0
+    server, send_env = one_reader(digest, smtp_server, tmp_path)
     where = ("--cadence", "weekly", "--period", WEEK)
     ids = ids_by_title(edition_json(digest, *where))
     assert list(ids) == ["Story 3", "Story 2", "Story 1", "Story 0"]  # newest first
@@ -105,11 +111,7 @@ def assert_intro_inert(html: str) -> None:
 def test_send_of_a_held_edition_refuses_with_one_line_and_approve_releases_it_as_approved(
     digest, smtp_server, tmp_path
 ) -> None:
-    write_items(tmp_path)
-    server = smtp_server()
-    send_env = {"DIGEST_FROM": "News <news@example.org>", "DIGEST_SECRET_KEY": SECRET, **server.env()}
-    digest("ingest", "items.json")
-    digest("subscribers", "add", "ann@example.com")
+    server, send_env = one_reader(digest, smtp_server, tmp_path)
     where = ("--cadence", "weekly", "--period", WEEK)
     assert digest("edition", "hold", *where).code == 0
 
@@ -149,11 +151,7 @@ def test_items_arriving_after_approval_go_to_the_next_edition(digest, tmp_path) 
 def test_an_item_left_out_of_a_sent_edition_is_not_carried_into_the_next(
     digest, smtp_server, tmp_path
 ) -> None:
-    write_items(tmp_path)
-    server = smtp_server()
-    send_env = {"DIGEST_FROM": "News <news@example.org>", "DIGEST_SECRET_KEY": SECRET, **server.env()}
-    digest("ingest", "items.json")
-    digest("subscribers", "add", "ann@example.com")
+    _server, send_env = one_reader(digest, smtp_server, tmp_path)
     where = ("--cadence", "weekly", "--period", WEEK)
     left_out = edition_json(digest, *where)["items"][0]
     assert digest("edition", "exclude", left_out["id"], *where).code == 0

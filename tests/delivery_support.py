@@ -105,10 +105,10 @@ def start_send(tmp_path, env: dict, *args: str) -> subprocess.Popen:
     )
 
 
-def run_send(tmp_path, env: dict, timeout: float = 120) -> subprocess.CompletedProcess:
-    """`digest send --period WEEK` to its end (a rerun, mostly)."""
+def run_send(tmp_path, env: dict, *args: str, timeout: float = 120) -> subprocess.CompletedProcess:
+    """`digest send ARGS` (default: `--period WEEK`) to its end."""
     return subprocess.run(
-        [sys.executable, "-m", "digest", "send", "--period", WEEK],
+        [sys.executable, "-m", "digest", "send", *(args or ("--period", WEEK))],
         cwd=tmp_path,
         env=env,
         capture_output=True,

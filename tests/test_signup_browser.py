@@ -30,6 +30,7 @@ from sqlalchemy import update
 from digest.store import subscribers as subscriber_store
 from digest.store.schema import subscribers as subscriber_table
 from tests.conftest import REPO, environ_without_digest
+from tests.delivery_support import run_send
 from tests.smtp_server import FaultyHandler, SMTPServer
 from tests.test_serve import Server, free_port, running_server
 from tests.test_serve_send import store_digest
@@ -174,14 +175,7 @@ def test_form_to_confirmation_to_the_next_digest(site: Server, browser, tmp_path
 
     store_digest(site.engine, "2023-W44")
     env = serve_env(site.db_url, site.url, site.smtp)
-    sent = subprocess.run(
-        [sys.executable, "-m", "digest", "send", "--cadence", "weekly", "--period", "2023-W44"],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    sent = run_send(tmp_path, env, "--cadence", "weekly", "--period", "2023-W44")
     assert sent.returncode == 0, sent.stderr
     digests = [m for m in mails_to(site.smtp, address) if m["List-Unsubscribe"] is not None]
     assert [m["Subject"] for m in digests] == ["IMT News 2023-W44"]
@@ -317,14 +311,7 @@ def test_after_rotating_the_key_a_link_from_an_earlier_digest_still_unsubscribes
         httpx.post(confirm_link(mails_to(smtp, "rotator@example.org")[0]), timeout=10)
         store_digest(server.engine, "2023-W45")
         env = serve_env(db_url, server.url, smtp)
-        sent = subprocess.run(
-            [sys.executable, "-m", "digest", "send", "--cadence", "weekly", "--period", "2023-W45"],
-            cwd=tmp_path,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
+        sent = run_send(tmp_path, env, "--cadence", "weekly", "--period", "2023-W45")
         assert sent.returncode == 0, sent.stderr
     [digest] = [m for m in mails_to(smtp, "rotator@example.org") if m["List-Unsubscribe"]]
     link = str(digest["List-Unsubscribe"]).strip("<>")
